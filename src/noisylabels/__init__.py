@@ -1,0 +1,14 @@
+"""noisylabels: train classifiers when some training labels are wrong.
+
+Subpackages, one per concept: :mod:`noisylabels.data` (datasets), :mod:`noisylabels.noise`
+(label corruption), :mod:`noisylabels.losses` (robust losses), :mod:`noisylabels.weighting`
+(per-batch sample weights and mixup), :mod:`noisylabels.methods` (training steps that combine
+them), :mod:`noisylabels.models`, :mod:`noisylabels.train` (the trainer) and
+:mod:`noisylabels.bench` (sweeps, reports, plots).
+"""
+
+__version__ = "0.1.0"
+
+from noisylabels.errors import DataError, UsageError  # noqa: E402
+
+__all__ = ["DataError", "UsageError", "__version__"]

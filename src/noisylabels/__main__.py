@@ -1,0 +1,7 @@
+"""``python -m noisylabels`` runs the CLI."""
+
+import sys
+
+from noisylabels.cli import main
+
+sys.exit(main())

@@ -1,0 +1,53 @@
+"""The in-memory dataset record every loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class DatasetBundle:
+    """Train and test split of one dataset, held as tensors in memory.
+
+    Images are ``uint8`` tensors of shape ``(N, C, H, W)`` (normalised on the fly by the trainer
+    with :attr:`mean` and :attr:`std`, given on the [0, 1] scale). Non-image datasets (``moons``)
+    hold ``float32`` features of shape ``(N, D)`` with ``mean``/``std`` per feature.
+
+    Attributes:
+        name: Registry name of the dataset ("cifar10", "digits", ...).
+        x_train: Training inputs.
+        y_train: Clean training labels, ``int64`` of shape ``(N,)``.
+        x_test: Test inputs.
+        y_test: Test labels, ``int64``.
+        classes: Class names, index = label.
+        source: Where the data came from (a file path, or how it was generated).
+        mean: Per-channel (or per-feature) mean used for normalisation.
+        std: Per-channel (or per-feature) standard deviation used for normalisation.
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: tuple[str, ...]
+    source: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes K."""
+        return len(self.classes)
+
+    @property
+    def is_image(self) -> bool:
+        """True for ``uint8`` image tensors, False for float feature vectors."""
+        return self.x_train.dtype == torch.uint8 and self.x_train.dim() == 4
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input: ``(C, H, W)`` for images, ``(D,)`` for features."""
+        return tuple(self.x_train.shape[1:])

@@ -1,0 +1,179 @@
+"""Typed, frozen training configuration.
+
+Precedence: dataclass defaults < YAML file < command-line flags. The resolved config is saved
+with every run record, so a record alone says how to reproduce it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from noisylabels.errors import UsageError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one training run.
+
+    Attributes:
+        dataset: Dataset name (``noisylabels datasets`` lists them).
+        noise: Noise spec: ``clean``, ``KIND:RATE`` (``symmetric:0.4``, ``uniform:0.9``,
+            ``asymmetric:0.3``, ``pairflip:0.2``, ``instance:0.4``), a human-noise name
+            (``cifar10n-worst``) or ``file:PATH`` (a saved noisy-label file).
+        noise_sampling: ``exact`` (exactly round(rate*n_c) flips per class) or ``iid``.
+        noise_seed: Seed of the label corruption; None means "same as ``seed``".
+        method: Method or loss name (``ce``, ``nfl+rce``, ``ciw``, ``coteaching``, ...).
+        method_params: Hyperparameters of the method (``alpha``, ``beta``, ``q``, ``tau``, ...).
+        model: Model name, or ``auto`` to pick one for the dataset.
+        epochs: Training epochs.
+        batch_size: Training batch size.
+        optimizer: ``sgd`` or ``adam``.
+        lr: Peak learning rate.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum for SGD.
+        weight_decay: L2 weight decay.
+        schedule: ``constant``, ``cosine``, ``step`` or ``onecycle``.
+        step_size: Epochs between decays for ``step``.
+        gamma: Decay factor for ``step``.
+        grad_clip: Max gradient norm, or None for no clipping.
+        val_fraction: Share of the (noisy) training set held out for model selection.
+        augment: ``auto`` (crop+flip on 32x32 colour images, none otherwise), ``none``,
+            ``flip``, ``crop`` or ``crop+flip``.
+        normalization: ``dataset`` (the dataset's own mean/std) or ``imagenet``.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        amp: bf16 autocast on CUDA (ignored on CPU).
+        seed: Seed of model init, data order, augmentation and split.
+        data_root: Folder to look in first for dataset files.
+        eval_batch_size: Batch size for evaluation.
+    """
+
+    dataset: str = "digits"
+    noise: str = "symmetric:0.4"
+    noise_sampling: str = "exact"
+    noise_seed: int | None = None
+    method: str = "ce"
+    method_params: dict[str, Any] = field(default_factory=dict)
+    model: str = "auto"
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"
+    step_size: int = 30
+    gamma: float = 0.1
+    grad_clip: float | None = None
+    val_fraction: float = 0.1
+    augment: str = "auto"
+    normalization: str = "dataset"
+    device: str = "auto"
+    amp: bool = False
+    seed: int = 0
+    data_root: str | None = None
+    eval_batch_size: int = 1024
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (JSON/YAML serialisable)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (unknown names are a :class:`UsageError`)."""
+        return from_dict({**self.to_dict(), **changes})
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
+    """Build a :class:`TrainConfig` from a dict, rejecting unknown keys with a clear message."""
+    unknown = sorted(set(d) - set(_FIELDS))
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(_FIELDS)}"
+        )
+    clean: dict[str, Any] = {}
+    for k, v in d.items():
+        clean[k] = _coerce(k, v, where)
+    cfg = TrainConfig(**clean)
+    validate(cfg)
+    return cfg
+
+
+def _coerce(key: str, value: Any, where: str) -> Any:
+    default = getattr(TrainConfig(), key)
+    if value is None or key == "method_params":
+        if key == "method_params" and not isinstance(value, dict):
+            raise UsageError(f"{where}: method_params must be a mapping, got {value!r}")
+        return dict(value) if key == "method_params" else value
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            return bool(value)
+        if isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if isinstance(default, float) or key == "grad_clip":
+            return float(value)
+        if isinstance(default, str) or key in ("data_root",):
+            return str(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}: {key}={value!r} has the wrong type") from None
+    return value
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Check value ranges that do not need the dataset; raise :class:`UsageError` if wrong."""
+    if cfg.epochs < 1:
+        raise UsageError(f"epochs must be >= 1, got {cfg.epochs}")
+    if cfg.batch_size < 1:
+        raise UsageError(f"batch_size must be >= 1, got {cfg.batch_size}")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise UsageError(f"val_fraction must be in [0, 1), got {cfg.val_fraction}")
+    if cfg.lr <= 0:
+        raise UsageError(f"lr must be > 0, got {cfg.lr}")
+    if cfg.optimizer not in ("sgd", "adam"):
+        raise UsageError(f"unknown optimizer {cfg.optimizer!r}; choose sgd or adam")
+    if cfg.schedule not in ("constant", "cosine", "step", "onecycle"):
+        raise UsageError(
+            f"unknown schedule {cfg.schedule!r}; choose constant, cosine, step or onecycle"
+        )
+    if cfg.augment not in ("auto", "none", "flip", "crop", "crop+flip"):
+        raise UsageError(f"unknown augment {cfg.augment!r}; choose auto, none, flip, crop, crop+flip")
+    if cfg.normalization not in ("dataset", "imagenet"):
+        raise UsageError(f"unknown normalization {cfg.normalization!r}; choose dataset or imagenet")
+    if cfg.noise_sampling not in ("exact", "iid"):
+        raise UsageError(f"unknown noise_sampling {cfg.noise_sampling!r}; choose exact or iid")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, turning parse errors into a one-line :class:`UsageError`."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read config {p}: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise UsageError(f"bad YAML in {p}{at}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{p}: expected a mapping of config keys, got {type(data).__name__}")
+    return data
