@@ -1,9 +1,133 @@
-"""CLI subcommands of noisylabels.train (filled in by its module)."""
+"""``noisylabels train``: train one configuration and write its record.
+
+Flags are generated from :class:`~noisylabels.train.config.TrainConfig`, so every config key is a
+flag (``--batch-size`` for ``batch_size``). Precedence: defaults < ``--config file.yaml`` < flags.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from noisylabels.errors import UsageError
+from noisylabels.train.config import TrainConfig, from_dict, load_yaml
+
+_SKIP = {"method_params"}
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """Add one flag per :class:`TrainConfig` field (default None = "not given") plus ``--param``."""
+    g = p.add_argument_group("training configuration (override --config)")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in _SKIP:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(TrainConfig(), f.name)
+        help_ = f"(default: {default})"
+        if isinstance(default, bool):
+            g.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
+        else:
+            names = [flag, "--root"] if f.name == "data_root" else [flag]
+            g.add_argument(*names, dest=f.name, default=None, metavar=f.name.upper(), help=help_)
+    g.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method hyperparameter, repeatable (e.g. -p alpha=1 -p beta=1)",
+    )
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["alpha=1", "mode=soft"]`` -> ``{"alpha": 1, "mode": "soft"}`` (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, then the YAML file, then the flags."""
+    merged: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        merged.update(load_yaml(args.config))
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in _SKIP:
+            continue
+        v = getattr(args, f.name, None)
+        if v is not None:
+            merged[f.name] = v
+    params = parse_params(getattr(args, "param", []) or [])
+    if params:
+        merged["method_params"] = {**dict(merged.get("method_params") or {}), **params}
+    where = f"config {args.config}" if getattr(args, "config", None) else "config"
+    return from_dict(merged, where=where)
+
+
+def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
+    """Write ``record.json`` and the resolved ``config.yaml`` into a folder named after the run."""
+    noise = cfg.noise.replace(":", "").replace("/", "_")
+    name = f"{cfg.dataset}-{noise}-{cfg.method.replace('+', '_')}-s{cfg.seed}-{record['run_id']}"
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    tmp = folder / "record.json.tmp"
+    tmp.write_text(json.dumps(record, indent=1))
+    tmp.replace(folder / "record.json")
+    return folder
+
+
+def _train(args: argparse.Namespace) -> int:
+    from noisylabels.train.trainer import run
+
+    cfg = resolve_config(args)
+    quiet = args.quiet or args.json
+    log = None if quiet else (lambda line: print(line, flush=True))
+    if not quiet:
+        print(
+            f"training {cfg.method} on {cfg.dataset} with noise {cfg.noise} "
+            f"({cfg.epochs} epochs, seed {cfg.seed})",
+            flush=True,
+        )
+    record = run(cfg, progress=not quiet and sys.stderr.isatty(), log=log)
+    folder = write_run(record, cfg, Path(args.out))
+    if args.json:
+        print(json.dumps(record))
+    else:
+        fin, nz = record["final"], record["noise"]
+        print(
+            f"realised noise rate {100 * nz['realised_rate']:.2f}% | test acc: last "
+            f"{100 * fin['test_acc_last']:.2f}%, selected (epoch {fin['selected_epoch']}) "
+            f"{100 * fin['test_acc_selected']:.2f}%, best (optimistic) "
+            f"{100 * fin['test_acc_best']:.2f}% | train {fin['train_time_s']:.1f}s"
+        )
+        print(f"record: {folder / 'record.json'}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this package's subcommands to the CLI."""
+    """Add ``train``."""
+    p = sub.add_parser(
+        "train",
+        help="train one configuration and write its JSON record",
+        description="Train one configuration; writes OUT/<run>/record.json and config.yaml.",
+    )
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of config keys")
+    p.add_argument("--out", default="runs", help="output folder (default: runs)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
+    add_config_flags(p)
+    p.set_defaults(func=_train)
