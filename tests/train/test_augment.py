@@ -57,7 +57,9 @@ def test_normalizer_matches_formula():
     x = _images(c=3)
     mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
     norm = Normalizer(mean, std, torch.device("cpu"), image=True)
-    ref = (x.double() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    ref = (x.double() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(
+        1, 3, 1, 1
+    )
     assert torch.allclose(norm(x).double(), ref, atol=1e-5)
     feats = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
     fn = Normalizer((1.0, -1.0), (2.0, 0.5), torch.device("cpu"), image=False)

@@ -60,7 +60,9 @@ def get_model(name: str, in_shape: tuple[int, ...], num_classes: int, seed: int 
     cls = MODELS.get(name)
     image_only = name in ("seed-cnn", "apl-cnn", "cnn28", "preact-resnet18")
     if image_only and len(in_shape) != 3:
-        raise UsageError(f"model {name!r} needs image inputs (C, H, W); got shape {in_shape}; use mlp")
+        raise UsageError(
+            f"model {name!r} needs image inputs (C, H, W); got shape {in_shape}; use mlp"
+        )
     if name == "cnn28" and tuple(in_shape[1:]) != (28, 28):
         raise UsageError(f"model cnn28 needs 28x28 inputs, got {in_shape}; use seed-cnn or mlp")
     with torch.random.fork_rng(devices=[]):
@@ -68,4 +70,13 @@ def get_model(name: str, in_shape: tuple[int, ...], num_classes: int, seed: int 
         return cls(in_shape=tuple(in_shape), num_classes=num_classes)
 
 
-__all__ = ["MODELS", "MLP", "APLCNN", "CNN28", "PreActResNet18", "SeedCNN", "auto_model", "get_model"]
+__all__ = [
+    "APLCNN",
+    "CNN28",
+    "MLP",
+    "MODELS",
+    "PreActResNet18",
+    "SeedCNN",
+    "auto_model",
+    "get_model",
+]

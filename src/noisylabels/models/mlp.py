@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -23,7 +24,7 @@ class MLP(nn.Module):
         super().__init__()
         dims = [math.prod(in_shape), *hidden]
         layers: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(dims[:-1], dims[1:]):
+        for a, b in itertools.pairwise(dims):
             layers += [nn.Linear(a, b), nn.ReLU(inplace=True)]
         layers.append(nn.Linear(dims[-1], num_classes))
         self.net = nn.Sequential(*layers)

@@ -1,4 +1,6 @@
-"""PreAct ResNet-18 for 32x32 inputs (He et al., "Identity Mappings in Deep Residual Networks", 2016).
+"""PreAct ResNet-18 for 32x32 inputs.
+
+He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016.
 
 The network CIW (Kumar & Amid 2021) and DivideMix use for CIFAR: a 3x3 stem with 64 channels,
 four stages of two pre-activation basic blocks (64, 128, 256, 512; stride 2 from stage 2), a final

@@ -151,7 +151,9 @@ def validate(cfg: TrainConfig) -> None:
             f"unknown schedule {cfg.schedule!r}; choose constant, cosine, step or onecycle"
         )
     if cfg.augment not in ("auto", "none", "flip", "crop", "crop+flip"):
-        raise UsageError(f"unknown augment {cfg.augment!r}; choose auto, none, flip, crop, crop+flip")
+        raise UsageError(
+            f"unknown augment {cfg.augment!r}; choose auto, none, flip, crop or crop+flip"
+        )
     if cfg.normalization not in ("dataset", "imagenet"):
         raise UsageError(f"unknown normalization {cfg.normalization!r}; choose dataset or imagenet")
     if cfg.noise_sampling not in ("exact", "iid"):

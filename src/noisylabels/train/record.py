@@ -14,10 +14,11 @@ Schema (all accuracies are fractions in [0, 1]; times in seconds)::
                 "realised_rate": 0.4, "realised_rate_train": ..., "num_noisy": ...},
       "epochs": [
         {"epoch": 1, "lr": ..., "train_loss": ..., "train_acc_noisy": ..., "train_acc_clean": ...,
-         "memorization": ...,       # share of mislabeled train samples predicted as their wrong label
+         "memorization": ...,       # share of mislabeled samples predicted as their wrong label
          "val_acc_noisy": ...,      # accuracy on the noisy held-out split (model selection)
          "test_acc": ...,
-         "weight_mean_clean": ..., "weight_mean_noisy": ..., "weight_auroc": ...,  # weighting only
+         "weight_mean_clean": ..., "weight_mean_noisy": ...,
+         "weight_auroc": ...,       # weighting methods only
          "time_s": ...}
       ],
       "final": {"test_acc_last": ..., "test_acc_selected": ..., "selected_epoch": ...,

@@ -2,8 +2,8 @@
 
 The whole dataset stays in memory as ``uint8`` tensors on the training device. Each epoch draws a
 seeded permutation and slices batches from it; crops, flips and normalisation are batched tensor
-ops. The method (loss, weighting, mixup, co-teaching...) is a :class:`~noisylabels.methods.base.Method`
-step, so the loop below is the same for every method.
+ops. The method (loss, weighting, mixup, co-teaching...) is a
+:class:`~noisylabels.methods.base.Method` step, so the loop below is the same for every method.
 
 Everything random (split, noise, init, order, augmentation, method draws) derives from the
 config's seeds, and the global RNG state is restored on exit, so a run is deterministic on CPU and
@@ -100,6 +100,86 @@ class _Split:
     mislabeled: torch.Tensor  # bool on device
 
 
+@dataclass
+class EpochStats:
+    """Sums accumulated on the device during one training epoch (no per-step host syncs)."""
+
+    loss_sum: torch.Tensor
+    correct_noisy: torch.Tensor
+    correct_clean: torch.Tensor
+    memorized: torch.Tensor
+    lr: float
+    has_weights: bool = False
+
+
+def train_one_epoch(
+    method: Any,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    train: _Split,
+    norm: Normalizer,
+    aug: str,
+    batch_size: int,
+    epoch: int,
+    global_step: int,
+    order_gen: torch.Generator,
+    aug_gen: torch.Generator,
+    autocast: Callable[[], Any],
+    grad_clip: float | None,
+    weights_out: torch.Tensor,
+    num_epochs: int,
+) -> EpochStats:
+    """One pass over ``train`` in seeded random order: slice, augment, normalise, step.
+
+    Per-sample weights the method reports are written into ``weights_out`` by dataset index.
+    """
+    from noisylabels.methods.base import Batch, StepState
+
+    device = train.x.device
+    n_train = train.x.shape[0]
+    steps = math.ceil(n_train / batch_size)
+    order = torch.randperm(n_train, generator=order_gen).to(device)
+    zero_l = torch.zeros((), device=device, dtype=torch.long)
+    stats = EpochStats(
+        torch.zeros((), device=device),
+        zero_l.clone(),
+        zero_l.clone(),
+        zero_l.clone(),
+        opt.param_groups[0]["lr"],
+    )
+    for i in range(steps):
+        idx = order[i * batch_size : (i + 1) * batch_size]
+        xb = train.x[idx]
+        if aug != "none":
+            xb = augment(xb, aug, aug_gen)
+        batch = Batch(norm(xb), train.y[idx], idx)
+        state = StepState(epoch, global_step + i, num_epochs, steps)
+        with autocast():
+            out = method.step(batch, state)
+        if not torch.isfinite(out.loss):
+            raise NonFiniteLossError(
+                f"loss became {float(out.loss)} at epoch {epoch + 1}, step {i + 1} "
+                f"(lr {opt.param_groups[0]['lr']:.3g}); lower the learning rate or set grad_clip"
+            )
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if grad_clip:
+            torch.nn.utils.clip_grad_norm_(method.parameters(), grad_clip)
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            pred = out.logits.argmax(1)
+            hit = pred == batch.y
+            stats.loss_sum += out.loss.detach().float() * len(idx)
+            stats.correct_noisy += hit.sum()
+            stats.correct_clean += (pred == train.clean[idx]).sum()
+            stats.memorized += (hit & train.mislabeled[idx]).sum()
+            if out.weights is not None:
+                stats.has_weights = True
+                weights_out[idx] = out.weights.detach().float()
+    return stats
+
+
 def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
     total = cfg.epochs * steps_per_epoch
     if cfg.schedule == "constant":
@@ -189,7 +269,7 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
     # Imported here: these packages import torch-heavy modules and are only needed for a run.
     from noisylabels.data import load_dataset
     from noisylabels.methods import build_method
-    from noisylabels.methods.base import Batch, MethodContext, StepState
+    from noisylabels.methods.base import MethodContext, StepState
     from noisylabels.models import get_model
     from noisylabels.noise import corrupt
 
@@ -303,42 +383,26 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         method.train()
         method.on_epoch_start(state)
         t0 = time.perf_counter()
-        order = torch.randperm(n_train, generator=order_gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct_noisy = torch.zeros((), device=device, dtype=torch.long)
-        correct_clean = torch.zeros((), device=device, dtype=torch.long)
-        memorized = torch.zeros((), device=device, dtype=torch.long)
-        lr_epoch = opt.param_groups[0]["lr"]
-        for i in range(steps_per_epoch):
-            idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            xb = train.x[idx]
-            if aug != "none":
-                xb = augment(xb, aug, aug_gen)
-            batch = Batch(norm(xb), train.y[idx], idx)
-            state = StepState(epoch, global_step, cfg.epochs, steps_per_epoch)
-            with autocast():
-                out = method.step(batch, state)
-            if not torch.isfinite(out.loss):
-                raise NonFiniteLossError(
-                    f"loss became {float(out.loss)} at epoch {epoch + 1}, step {i + 1} "
-                    f"(method {cfg.method}, lr {opt.param_groups[0]['lr']:.3g}); "
-                    "lower the learning rate or set grad_clip"
-                )
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(method.parameters(), cfg.grad_clip)
-            opt.step()
-            sched.step()
-            global_step += 1
-            pred = out.logits.argmax(1)
-            loss_sum += out.loss.detach().float() * len(idx)
-            correct_noisy += (pred == batch.y).sum()
-            correct_clean += (pred == train.clean[idx]).sum()
-            memorized += ((pred == batch.y) & train.mislabeled[idx]).sum()
-            if out.weights is not None:
-                has_weights = True
-                weights_all[idx] = out.weights.detach().float()
+        stats = train_one_epoch(
+            method,
+            opt,
+            sched,
+            train,
+            norm,
+            aug,
+            cfg.batch_size,
+            epoch,
+            global_step,
+            order_gen,
+            aug_gen,
+            autocast,
+            cfg.grad_clip,
+            weights_all,
+            cfg.epochs,
+        )
+        global_step += steps_per_epoch
+        has_weights = has_weights or stats.has_weights
+        lr_epoch = stats.lr
         method.on_epoch_end(StepState(epoch, global_step, cfg.epochs, steps_per_epoch))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -357,10 +421,10 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": lr_epoch,
-            "train_loss": float(loss_sum) / n_train,
-            "train_acc_noisy": int(correct_noisy) / n_train,
-            "train_acc_clean": int(correct_clean) / n_train,
-            "memorization": int(memorized) / n_mis if n_mis else None,
+            "train_loss": float(stats.loss_sum) / n_train,
+            "train_acc_noisy": int(stats.correct_noisy) / n_train,
+            "train_acc_clean": int(stats.correct_clean) / n_train,
+            "memorization": int(stats.memorized) / n_mis if n_mis else None,
             "val_acc_noisy": None if math.isnan(val_acc) else val_acc,
             "test_acc": test_acc,
             "time_s": t_train,
