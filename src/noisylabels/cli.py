@@ -3,7 +3,8 @@
 Each subcommand lives next to the concept it drives (``noisylabels.data.commands``,
 ``noisylabels.noise.commands``, ``noisylabels.train.commands``, ``noisylabels.bench.commands``); a
 module adds its subcommands through ``register(subparsers)`` and sets ``func`` on its parser.
-User errors (:class:`~noisylabels.errors.UsageError`) print one line and exit with code 2.
+User errors (:class:`~noisylabels.errors.UsageError`) print one line and exit with code 2; a
+run that diverges (NaN loss) prints one line and exits with code 1.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from noisylabels import __version__
-from noisylabels.errors import UsageError
+from noisylabels.errors import NonFiniteLossError, UsageError
 
 # Modules that contribute subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -55,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"noisylabels {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as e:
+        print(f"noisylabels {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"noisylabels {args.command}: interrupted", file=sys.stderr)
         return 130

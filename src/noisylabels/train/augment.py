@@ -21,27 +21,29 @@ def _rand(shape: tuple[int, ...], gen: torch.Generator, device: torch.device) ->
 
 def random_flip(x: torch.Tensor, gen: torch.Generator, p: float = 0.5) -> torch.Tensor:
     """Flip each image of ``x`` (``(B, C, H, W)``) horizontally with probability ``p``."""
-    mask = _rand((x.shape[0], 1, 1, 1), gen, x.device) < p
-    return torch.where(mask, x.flip(3), x)
+    mask = _rand((x.shape[0],), gen, x.device) < p
+    out = x.clone()
+    # Only the chosen images are flipped and written back: half the work of a full where().
+    out[mask] = x[mask].flip(3)
+    return out
 
 
 def random_crop(x: torch.Tensor, gen: torch.Generator, padding: int = 4) -> torch.Tensor:
     """Zero-pad each image by ``padding`` and crop it back at a random offset, per image.
 
-    Equivalent to torchvision's ``RandomCrop(size, padding)`` applied image by image: one
-    gather over precomputed row/column indices instead of a Python loop.
+    Equivalent to torchvision's ``RandomCrop(size, padding)`` applied image by image. All
+    (2p+1)^2 crops of the padded batch are a strided view (``unfold``, no copy); one advanced
+    index with a (row, column) offset per image picks each image's crop.
     """
     if padding <= 0:
         return x
-    b, c, h, w = x.shape
+    b, _, h, w = x.shape
     padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
+    windows = padded.unfold(2, h, 1).unfold(3, w, 1)  # (B, C, 2p+1, 2p+1, H, W), a view
     offs = (_rand((b, 2), gen, x.device) * (2 * padding + 1)).long()
-    rows = offs[:, 0:1] + torch.arange(h, device=x.device)  # (B, H)
-    cols = offs[:, 1:2] + torch.arange(w, device=x.device)  # (B, W)
-    # Index as (B, C, H, W): rows broadcast over columns and channels.
-    bidx = torch.arange(b, device=x.device)[:, None, None, None]
-    cidx = torch.arange(c, device=x.device)[None, :, None, None]
-    return padded[bidx, cidx, rows[:, None, :, None], cols[:, None, None, :]]
+    bidx = torch.arange(b, device=x.device)
+    # Indexing dims 0, 2, 3 with a slice between puts the indexed dim first: (B, C, H, W).
+    return windows[bidx, :, offs[:, 0], offs[:, 1]]
 
 
 def augment(x: torch.Tensor, mode: str, gen: torch.Generator) -> torch.Tensor:

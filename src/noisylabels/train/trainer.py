@@ -93,7 +93,9 @@ def auroc(scores: torch.Tensor, positive: torch.Tensor) -> float | None:
 
 
 @dataclass
-class _Split:
+class TrainSplit:
+    """Inputs and labels of one split, on the training device."""
+
     x: torch.Tensor  # stored inputs (uint8 images or float features) on device
     y: torch.Tensor  # labels used for training/selection (noisy), int64 on device
     clean: torch.Tensor  # clean labels, int64 on device
@@ -116,7 +118,7 @@ def train_one_epoch(
     method: Any,
     opt: torch.optim.Optimizer,
     sched: Any,
-    train: _Split,
+    train: TrainSplit,
     norm: Normalizer,
     aug: str,
     batch_size: int,
@@ -158,7 +160,7 @@ def train_one_epoch(
             out = method.step(batch, state)
         if not torch.isfinite(out.loss):
             raise NonFiniteLossError(
-                f"loss became {float(out.loss)} at epoch {epoch + 1}, step {i + 1} "
+                f"loss became {float(out.loss.detach())} at epoch {epoch + 1}, step {i + 1} "
                 f"(lr {opt.param_groups[0]['lr']:.3g}); lower the learning rate or set grad_clip"
             )
         opt.zero_grad(set_to_none=True)
@@ -281,11 +283,10 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
     data = load_dataset(cfg.dataset, root=cfg.data_root)
     k = data.num_classes
     y_all = data.y_train.cpu().numpy()
-    features = None
-    if cfg.noise.split(":")[0].strip().lower() == "instance":
-        features = data.x_train.reshape(data.x_train.shape[0], -1).float().numpy()
-        if data.is_image:
-            features = features / 255.0
+    # Instance-dependent noise reads the inputs; corrupt() standardises them class by class.
+    features = (
+        data.x_train if cfg.noise.split(":")[0].strip().lower() in ("instance", "idn") else None
+    )
     noise_seed = cfg.seed if cfg.noise_seed is None else cfg.noise_seed
     from noisylabels.noise import NoiseSpec
 
@@ -313,8 +314,8 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
     if len(tr_idx) == 0:
         raise UsageError(f"val_fraction={cfg.val_fraction} leaves no training samples")
 
-    def take(idx: torch.Tensor) -> _Split:
-        return _Split(
+    def take(idx: torch.Tensor) -> TrainSplit:
+        return TrainSplit(
             data.x_train[idx].to(device),
             y_noisy[idx].to(device),
             y_clean[idx].to(device),

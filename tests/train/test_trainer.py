@@ -1,0 +1,130 @@
+import json
+
+import pytest
+import torch
+
+from noisylabels.cli import main
+from noisylabels.errors import NonFiniteLossError, UsageError
+from noisylabels.train import TrainConfig, run, run_id
+from noisylabels.train.trainer import auroc
+
+TINY = TrainConfig(dataset="moons", noise="symmetric:0.3", epochs=2, batch_size=64, lr=0.1)
+
+EPOCH_KEYS = {
+    "epoch", "lr", "train_loss", "train_acc_noisy", "train_acc_clean", "memorization",
+    "val_acc_noisy", "test_acc", "time_s", "eval_time_s",
+}  # fmt: skip
+
+
+def _strip_times(rec):
+    rec = json.loads(json.dumps(rec))
+    for r in rec["epochs"]:
+        r.pop("time_s"), r.pop("eval_time_s")
+    for k in ("train_time_s", "eval_time_s", "inference_ms_per_1000"):
+        rec["final"].pop(k)
+    rec.pop("wall_time_s"), rec.pop("started_at")
+    return rec
+
+
+def test_cli_tiny_run_writes_record(tmp_path, capsys):
+    code = main(
+        ["train", "--dataset", "moons", "--noise", "symmetric:0.3", "--epochs", "2",
+         "--batch-size", "64", "--seed", "0", "--out", str(tmp_path), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    (folder,) = list(tmp_path.iterdir())
+    rec = json.loads((folder / "record.json").read_text())
+    assert (folder / "config.yaml").exists()
+    assert rec["status"] == "ok" and rec["error"] is None
+    assert rec["config"]["dataset"] == "moons" and rec["config"]["epochs"] == 2
+    assert set(rec["versions"]) >= {"noisylabels", "torch", "numpy", "python"}
+    assert rec["device"].startswith("cpu")
+    assert rec["noise"]["realised_rate"] == pytest.approx(0.3, abs=0.01)
+    assert len(rec["epochs"]) == 2 and set(rec["epochs"][0]) >= EPOCH_KEYS
+    fin = rec["final"]
+    assert fin["test_acc_best"] >= max(fin["test_acc_last"], fin["test_acc_selected"]) - 1e-12
+    assert 1 <= fin["selected_epoch"] <= 2
+    assert fin["train_time_s"] > 0 and fin["inference_ms_per_1000"] > 0
+    assert rec["run_id"] == run_id(TrainConfig(**rec["config"]))
+    assert "realised noise rate" in capsys.readouterr().out
+
+
+def test_deterministic_on_cpu():
+    a, b = run(TINY), run(TINY)
+    assert _strip_times(a) == _strip_times(b)
+    c = run(TINY.replace(seed=1))
+    assert _strip_times(a)["epochs"] != _strip_times(c)["epochs"]
+
+
+def test_learns_moons_despite_noise():
+    rec = run(TINY.replace(epochs=8, noise="symmetric:0.2"))
+    assert rec["final"]["test_acc_last"] > 0.8
+    # Clean-label accuracy beats noisy-label accuracy: the net does not fit the flips.
+    assert rec["epochs"][-1]["train_acc_clean"] > rec["epochs"][-1]["train_acc_noisy"]
+
+
+def test_weighting_method_records_weight_diagnostics():
+    rec = run(TINY.replace(method="confidence", epochs=3))
+    last = rec["epochs"][-1]
+    assert last["weight_mean_clean"] is not None and last["weight_auroc"] is not None
+    assert rec["weights"] is not None and sum(rec["weights"]["noisy"]) > 0
+
+
+def test_no_validation_split_selects_last_epoch():
+    rec = run(TINY.replace(val_fraction=0.0))
+    assert rec["final"]["selected_epoch"] == TINY.epochs
+    assert rec["epochs"][0]["val_acc_noisy"] is None
+
+
+def test_nan_loss_names_epoch_and_step(monkeypatch):
+    import noisylabels.methods as methods
+
+    real = methods.build_method
+
+    def nan_after_two_steps(*args, **kwargs):
+        m = real(*args, **kwargs)
+        step = m.step
+
+        def bad_step(batch, state):
+            out = step(batch, state)
+            if state.step >= 2:
+                out.loss = out.loss * float("nan")
+            return out
+
+        m.step = bad_step
+        return m
+
+    monkeypatch.setattr(methods, "build_method", nan_after_two_steps)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, step 3"):
+        run(TINY)
+
+
+@pytest.mark.parametrize(
+    ("flags", "msg"),
+    [
+        (["--model", "resnet9000"], "unknown model"),
+        (["--method", "magic"], "unknown method"),
+        (["--dataset", "imagenet"], "unknown dataset"),
+        (["--noise", "symmetric:1.5"], "rate"),
+    ],
+)
+def test_cli_bad_names_one_line_exit_2(tmp_path, capsys, flags, msg):
+    code = main(["train", "--epochs", "1", "--out", str(tmp_path), "--quiet", *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert msg in err and "\n" not in err
+
+
+def test_run_rejects_bad_config():
+    with pytest.raises(UsageError):
+        run(TINY.replace(epochs=0))
+
+
+def test_auroc_against_pairwise_definition():
+    g = torch.Generator().manual_seed(0)
+    s = torch.randint(0, 5, (60,), generator=g).float()  # many ties
+    pos = torch.rand(60, generator=g) < 0.4
+    p, n = s[pos], s[~pos]
+    ref = ((p[:, None] > n[None]).float() + 0.5 * (p[:, None] == n[None]).float()).mean()
+    assert auroc(s, pos) == pytest.approx(float(ref))
+    assert auroc(s, torch.ones(60, dtype=torch.bool)) is None
