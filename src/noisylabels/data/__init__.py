@@ -1,1 +1,41 @@
-"""noisylabels.data."""
+"""Datasets: one call returns train/test tensors, labels, class names and where they came from.
+
+>>> from noisylabels.data import load_dataset
+>>> ds = load_dataset("digits")
+>>> ds.x_train.dtype, ds.input_shape, ds.num_classes
+(torch.uint8, (1, 8, 8), 10)
+
+See :func:`load_dataset` for the search order, downloads and the decoded-array cache.
+"""
+
+from noisylabels.data.base import DatasetBundle
+from noisylabels.data.classes import (
+    CIFAR10_CLASSES,
+    CIFAR100_CLASSES,
+    CIFAR100_COARSE_CLASSES,
+    CIFAR100_FINE_TO_COARSE,
+    FASHION_MNIST_CLASSES,
+    cifar100_coarse_labels,
+)
+from noisylabels.data.datasets import (
+    DATASETS,
+    DatasetInfo,
+    dataset_info,
+    list_datasets,
+    load_dataset,
+)
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "CIFAR100_CLASSES",
+    "CIFAR100_COARSE_CLASSES",
+    "CIFAR100_FINE_TO_COARSE",
+    "DATASETS",
+    "FASHION_MNIST_CLASSES",
+    "DatasetBundle",
+    "DatasetInfo",
+    "cifar100_coarse_labels",
+    "dataset_info",
+    "list_datasets",
+    "load_dataset",
+]
