@@ -1,0 +1,358 @@
+"""PNG plots from sweep results (matplotlib, Agg backend: no display needed).
+
+- :func:`plot_accuracy_vs_noise`: test accuracy vs noise rate, one line per method, error bars
+  = std over seeds (a bar chart when the table has a single noise level or named noise).
+- :func:`plot_learning_curves`: test accuracy and noisy-validation accuracy vs epoch, mean over
+  seeds with a ±std band, one line per method, for one dataset and noise setting.
+- :func:`plot_weight_histograms`: last-epoch sample weights of clean vs mislabeled training
+  samples, for each weighting method of one noise setting (summed over seeds).
+- :func:`write_plots`: all of the above for a results file.
+
+Colours are fixed per method across all figures of one call.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from noisylabels.bench.report import CLEAN, Table, noise_info, row_labels
+from noisylabels.bench.results import latest_by_run
+
+_DPI = 120
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", s).strip("_")
+
+
+class _Colors:
+    def __init__(self) -> None:
+        self._map: dict[str, Any] = {}
+        self._cycle = plt.get_cmap("tab10").colors
+
+    def __call__(self, label: str) -> Any:
+        if label not in self._map:
+            self._map[label] = self._cycle[len(self._map) % len(self._cycle)]
+        return self._map[label]
+
+
+def _ok_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in latest_by_run(records).values() if r.get("status") == "ok"]
+
+
+def plot_accuracy_vs_noise(
+    table: Table, path: str | Path, *, colors: _Colors | None = None
+) -> Path:
+    """Test accuracy vs noise rate per method for one table; returns the PNG path."""
+    colors = colors or _Colors()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    numeric = all(c.rate is not None for c in table.columns) and len(table.columns) > 1
+    if numeric:
+        for row in table.rows:
+            xs, ys, es = [], [], []
+            for c in table.columns:
+                cell = table.cells.get((row, c.key))
+                if cell is not None and cell.n:
+                    xs.append(100 * (c.rate or 0.0))
+                    ys.append(cell.mean)
+                    es.append(cell.std or 0.0)
+            if xs:
+                ax.errorbar(
+                    xs, ys, yerr=es, marker="o", ms=4, capsize=3, label=row, color=colors(row)
+                )
+        ax.set_xlabel(f"{table.kind} noise rate (%)" if table.kind != CLEAN else "noise rate (%)")
+        ax.set_xticks([100 * (c.rate or 0.0) for c in table.columns])
+        ax.legend(fontsize=8, frameon=False)
+    else:
+        _bars(ax, table, colors)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{table.title} — {_metric_short(table.metric)}", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _bars(ax: Axes, table: Table, colors: _Colors) -> None:
+    """Bars with std error bars; one group per column (methods side by side within a group).
+
+    With a single column the methods are the x tick labels and there is no legend.
+    """
+    single = len(table.columns) == 1
+    n_rows = max(1, len(table.rows))
+    width = 0.8 if single else 0.8 / n_rows
+    for j, row in enumerate(table.rows):
+        xs, ys, es = [], [], []
+        for i, c in enumerate(table.columns):
+            cell = table.cells.get((row, c.key))
+            if cell is not None and cell.n:
+                xs.append(j if single else i + (j - (n_rows - 1) / 2) * width)
+                ys.append(cell.mean)
+                es.append(cell.std or 0.0)
+        ax.bar(xs, ys, width * 0.9, yerr=es, capsize=4, label=row, color=colors(row))
+        for x, y, e in zip(xs, ys, es, strict=True):
+            ax.annotate(
+                f"{y:.1f}",
+                (x, y + e),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                xytext=(0, 3),
+                textcoords="offset points",
+            )
+    if single:
+        ax.set_xticks(range(len(table.rows)))
+        ax.set_xticklabels(table.rows, fontsize=9)
+        ax.set_xlabel(table.columns[0].spec if table.columns else "")
+    else:
+        ax.set_xticks(range(len(table.columns)))
+        ax.set_xticklabels([c.spec for c in table.columns])
+        ax.legend(fontsize=8, frameon=False)
+    cells = [c for c in table.cells.values() if c.n]
+    lo = min((c.mean - (c.std or 0.0) for c in cells), default=0.0)
+    hi = max((c.mean + (c.std or 0.0) for c in cells), default=100.0)
+    ax.set_ylim(max(0.0, lo - 0.3 * (hi - lo) - 2.0), min(100.0, hi + 0.15 * (hi - lo) + 2.0))
+
+
+def _metric_short(metric: str) -> str:
+    return {"last": "last epoch", "selected": "noisy-val selected", "best": "best (optimistic)"}[
+        metric
+    ]
+
+
+def _curves(
+    records: list[dict[str, Any]], dataset: str, spec: str
+) -> dict[str, dict[str, np.ndarray]]:
+    """Map label -> {"epoch", "test_acc", "val_acc_noisy"} arrays, seeds stacked (NaN-padded)."""
+    ok = _ok_records(records)
+    labels = row_labels(ok)
+    out: dict[str, dict[str, list]] = {}
+    for i, rec in enumerate(ok):
+        cfg = rec.get("config") or {}
+        if cfg.get("dataset") != dataset or noise_info(rec)[2] != spec or not rec.get("epochs"):
+            continue
+        d = out.setdefault(labels[i], {"runs": []})
+        d["runs"].append(rec["epochs"])
+    result: dict[str, dict[str, np.ndarray]] = {}
+    for label, d in out.items():
+        epochs = sorted({e["epoch"] for run in d["runs"] for e in run})
+        pos = {e: k for k, e in enumerate(epochs)}
+        arrays = {}
+        for key in ("test_acc", "val_acc_noisy"):
+            a = np.full((len(d["runs"]), len(epochs)), np.nan)
+            for s, run in enumerate(d["runs"]):
+                for e in run:
+                    v = e.get(key)
+                    if isinstance(v, int | float):
+                        a[s, pos[e["epoch"]]] = 100 * v
+            arrays[key] = a
+        arrays["epoch"] = np.asarray(epochs)
+        result[label] = arrays
+    return result
+
+
+def _curve_panel(
+    ax: Axes, curves: dict[str, dict[str, np.ndarray]], key: str, colors: _Colors
+) -> None:
+    for label, d in curves.items():
+        a = d[key]
+        if np.isnan(a).all():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN epochs of short runs
+            mean = np.nanmean(a, axis=0)
+            std = np.nanstd(a, axis=0) if a.shape[0] > 1 else np.zeros_like(mean)
+        ax.plot(d["epoch"], mean, label=label, color=colors(label), lw=1.6)
+        if a.shape[0] > 1:
+            ax.fill_between(d["epoch"], mean - std, mean + std, color=colors(label), alpha=0.15)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+
+
+def plot_learning_curves(
+    records: list[dict[str, Any]],
+    dataset: str,
+    spec: str,
+    path: str | Path,
+    *,
+    colors: _Colors | None = None,
+) -> Path | None:
+    """Test and noisy-validation accuracy vs epoch per method; None if no run has epochs."""
+    colors = colors or _Colors()
+    curves = _curves(records, dataset, spec)
+    if not curves:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    _curve_panel(axes[0], curves, "test_acc", colors)
+    _curve_panel(axes[1], curves, "val_acc_noisy", colors)
+    axes[0].set_ylabel("accuracy (%)")
+    axes[0].set_title("test accuracy (clean labels)", fontsize=10)
+    axes[1].set_title("validation accuracy (noisy labels)", fontsize=10)
+    axes[1].legend(fontsize=8, frameon=False)
+    fig.suptitle(f"{dataset} · {spec} — mean ± std over seeds", fontsize=11)
+    return _save(fig, path)
+
+
+def _weights(records: list[dict[str, Any]], dataset: str, spec: str) -> dict[str, dict]:
+    ok = _ok_records(records)
+    labels = row_labels(ok)
+    out: dict[str, dict] = {}
+    for i, rec in enumerate(ok):
+        cfg, w = rec.get("config") or {}, rec.get("weights")
+        if cfg.get("dataset") != dataset or noise_info(rec)[2] != spec or not w:
+            continue
+        bins = np.asarray(w.get("bins", []), dtype=float)
+        clean = np.asarray(w.get("clean", []), dtype=float)
+        noisy = np.asarray(w.get("noisy", []), dtype=float)
+        if clean.shape != noisy.shape or len(bins) not in (len(clean), len(clean) + 1):
+            continue
+        d = out.get(labels[i])
+        if d is None:
+            out[labels[i]] = {"bins": bins, "clean": clean, "noisy": noisy, "n": 1}
+        elif np.array_equal(d["bins"], bins):
+            d["clean"] = d["clean"] + clean
+            d["noisy"] = d["noisy"] + noisy
+            d["n"] += 1
+    return out
+
+
+def plot_weight_histograms(
+    records: list[dict[str, Any]], dataset: str, spec: str, path: str | Path
+) -> Path | None:
+    """Histograms of last-epoch weights, clean vs mislabeled; None if no run has weights."""
+    data = _weights(records, dataset, spec)
+    if not data:
+        return None
+    n = len(data)
+    fig, axes = plt.subplots(1, n, figsize=(max(6.0, 4.2 * n), 3.6), squeeze=False)
+    for ax, (label, d) in zip(axes[0], data.items(), strict=True):
+        bins = d["bins"]
+        if len(bins) == len(d["clean"]) + 1:
+            centers, widths = (bins[:-1] + bins[1:]) / 2, np.diff(bins)
+        else:
+            centers = bins
+            widths = np.full(len(bins), np.diff(bins).min() if len(bins) > 1 else 1.0)
+        for key, color, name in (
+            ("clean", "tab:blue", "clean"),
+            ("noisy", "tab:red", "mislabeled"),
+        ):
+            counts = d[key]
+            total = counts.sum()
+            share = counts / total if total > 0 else counts
+            ax.bar(
+                centers,
+                share,
+                widths * 0.95,
+                alpha=0.55,
+                color=color,
+                label=f"{name} ({int(total / d['n'])} per seed)",
+            )
+        ax.set_title(f"{label} ({d['n']} seed{'s' if d['n'] > 1 else ''})", fontsize=10)
+        ax.set_xlabel("sample weight (last epoch)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, frameon=False)
+    axes[0][0].set_ylabel("share of samples")
+    fig.suptitle(f"{dataset} · {spec}: last-epoch weights, clean vs mislabeled", fontsize=11)
+    return _save(fig, path)
+
+
+def plot_overview(records: list[dict[str, Any]], table: Table, spec: str, path: str | Path) -> Path:
+    """One figure for one noise setting: accuracy per method (bars) and learning curves."""
+    colors = _Colors()
+    for row in table.rows:
+        colors(row)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.0), gridspec_kw={"width_ratios": [1, 1.2, 1.2]})
+    col = next((c for c in table.columns if c.spec == spec), None)
+    sub = Table(
+        dataset=table.dataset,
+        kind=table.kind,
+        metric=table.metric,
+        columns=[col] if col else [],
+        rows=table.rows,
+        cells=table.cells,
+    )
+    _bars(axes[0], sub, colors)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_title(f"test accuracy, {_metric_short(table.metric)}", fontsize=10)
+    axes[0].grid(alpha=0.3, axis="y")
+    curves = _curves(records, table.dataset, spec)
+    _curve_panel(axes[1], curves, "test_acc", colors)
+    _curve_panel(axes[2], curves, "val_acc_noisy", colors)
+    axes[1].set_title("test accuracy vs epoch", fontsize=10)
+    axes[2].set_title("noisy-validation accuracy vs epoch", fontsize=10)
+    axes[1].set_ylabel("accuracy (%)")
+    axes[2].legend(fontsize=8, frameon=False)
+    n = table.max_n
+    fig.suptitle(
+        f"{table.dataset} · {spec} — mean ± std over {n} seed{'s' if n != 1 else ''}", fontsize=11
+    )
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(p, dpi=_DPI)
+    plt.close(fig)
+    return p
+
+
+def write_plots(
+    records: list[dict[str, Any]],
+    tables: list[Table],
+    out_dir: str | Path,
+    *,
+    curves_for: list[str] | None = None,
+) -> list[Path]:
+    """Write every plot for ``records`` into ``out_dir``; returns the paths written.
+
+    Files: ``acc_<dataset>_<kind>.png`` per table, ``curves_<dataset>_<noise>.png`` and
+    ``weights_<dataset>_<noise>.png`` per noise setting (only settings in ``curves_for`` if
+    given; weight plots only where runs recorded weights).
+    """
+    out = Path(out_dir)
+    colors = _Colors()
+    written: list[Path] = []
+    for t in tables:
+        if t.cells:
+            written.append(
+                plot_accuracy_vs_noise(
+                    t, out / f"acc_{_slug(t.dataset)}_{t.kind}.png", colors=colors
+                )
+            )
+    settings: dict[tuple[str, str], tuple[str, float]] = {}
+    for r in _ok_records(records):
+        kind, rate, spec = noise_info(r)
+        key = (str((r.get("config") or {}).get("dataset")), spec)
+        if curves_for is None or spec in curves_for or str(r["config"]["noise"]) in curves_for:
+            settings.setdefault(key, (kind, rate or 0.0))
+    for ds, spec in sorted(settings, key=lambda k: (k[0], *settings[k])):
+        stem = f"{_slug(ds)}_{_slug(spec)}"
+        p = plot_learning_curves(records, ds, spec, out / f"curves_{stem}.png", colors=colors)
+        if p:
+            written.append(p)
+        p = plot_weight_histograms(records, ds, spec, out / f"weights_{stem}.png")
+        if p:
+            written.append(p)
+    return written
+
+
+__all__ = [
+    "plot_accuracy_vs_noise",
+    "plot_learning_curves",
+    "plot_overview",
+    "plot_weight_histograms",
+    "write_plots",
+]

@@ -1,0 +1,467 @@
+"""Run a grid of training runs into one results file, resumably.
+
+:func:`run_sweep` runs each :class:`~noisylabels.bench.grid.RunSpec` that has no ``ok`` record
+in the results file yet, appends one record per finished run (see
+:mod:`noisylabels.bench.results` for why that is crash-safe), and keeps going when a run fails:
+the exception becomes a record with ``status: "failed"`` and a one-line ``error``. Failed runs
+are retried by the next invocation unless ``retry_failed=False``.
+
+With ``workers > 1`` runs execute in that many spawned processes, each limited to
+``cores // workers`` torch threads; the parent writes every record, in completion order.
+Ctrl-C stops the sweep at once; every run that finished before is already on disk, and rerunning
+the same command resumes.
+
+Next to ``results.jsonl`` a sweep writes ``results.grid.yaml`` (the normalised grid, runnable
+as is) and ``results.meta.json`` (one entry per invocation: start, end, wall time, workers,
+machine and versions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from noisylabels import __version__
+from noisylabels.bench.grid import RunSpec, method_display
+from noisylabels.bench.results import ResultsWriter, finished_ids
+from noisylabels.errors import UsageError
+from noisylabels.train.config import TrainConfig
+from noisylabels.train.record import SCHEMA_VERSION
+
+Runner = Callable[[TrainConfig], dict[str, Any]]
+Progress = Literal["bar", "quiet", "json"]
+
+
+def train_runner(config: TrainConfig) -> dict[str, Any]:
+    """The default runner: :func:`noisylabels.train.run` without its epoch progress bar."""
+    from noisylabels.train import run
+
+    return run(config, progress=False)
+
+
+def sidecar(results: str | Path, suffix: str) -> Path:
+    """A file next to ``results``: (``runs/r.jsonl``, ``.meta.json``) -> ``runs/r.meta.json``."""
+    p = Path(results)
+    stem = p.stem if p.suffix == ".jsonl" else p.name
+    return p.with_name(stem + suffix)
+
+
+def utc_now() -> str:
+    """Current UTC time as ``2026-11-21T14:00:00Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (the ``error`` field of a failed record)."""
+    msg = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def versions() -> dict[str, str]:
+    """Versions of noisylabels, torch, numpy and python."""
+    import numpy
+    import torch
+
+    return {
+        "noisylabels": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Host name, platform, CPU count and accelerator of this machine."""
+    import torch
+
+    info: dict[str, Any] = {
+        "node": platform.node(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": _cores(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["cuda"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def failed_record(spec: RunSpec, exc: BaseException, started_at: str, wall: float) -> dict:
+    """The record of a run that raised ``exc``."""
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_id": spec.run_id,
+        "status": "failed",
+        "error": one_line(exc),
+        "config": spec.config.to_dict(),
+        "versions": versions(),
+        "traceback": "".join(tb[-6:]),
+        "started_at": started_at,
+        "wall_time_s": wall,
+    }
+
+
+def execute(spec: RunSpec, runner: Runner) -> dict[str, Any]:
+    """Run one spec; any exception becomes a failed record (KeyboardInterrupt propagates)."""
+    started_at, t0 = utc_now(), time.perf_counter()
+    try:
+        record = runner(spec.config)
+        if not isinstance(record, dict):
+            raise TypeError(f"runner returned {type(record).__name__}, expected a record dict")
+        record = dict(record)
+        record.setdefault("status", "ok")
+    except Exception as e:
+        record = failed_record(spec, e, started_at, time.perf_counter() - t0)
+    record["run_id"] = spec.run_id
+    record["label"] = spec.label
+    record.setdefault("config", spec.config.to_dict())
+    record.setdefault("started_at", started_at)
+    record.setdefault("wall_time_s", time.perf_counter() - t0)
+    return record
+
+
+def _init_worker(threads: int) -> None:
+    # The parent owns Ctrl-C: it stops the pool; workers must not print tracebacks of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def summary_line(record: dict[str, Any]) -> dict[str, Any]:
+    """The short per-run object printed by ``--json``."""
+    cfg = record.get("config") or {}
+    final = record.get("final") or {}
+    noise = record.get("noise") or {}
+    return {
+        "run_id": record.get("run_id"),
+        "status": record.get("status"),
+        "label": record.get("label") or method_display(cfg),
+        "dataset": cfg.get("dataset"),
+        "noise": cfg.get("noise"),
+        "method": cfg.get("method"),
+        "method_params": cfg.get("method_params"),
+        "model": cfg.get("model"),
+        "seed": cfg.get("seed"),
+        "realised_noise_rate": noise.get("realised_rate"),
+        "test_acc_last": final.get("test_acc_last"),
+        "test_acc_selected": final.get("test_acc_selected"),
+        "test_acc_best": final.get("test_acc_best"),
+        "wall_time_s": record.get("wall_time_s"),
+        "error": record.get("error"),
+    }
+
+
+@dataclass
+class SweepResult:
+    """What one invocation of :func:`run_sweep` did."""
+
+    planned: int
+    skipped: int
+    ok: int = 0
+    failed: int = 0
+    interrupted: bool = False
+    wall_time_s: float = 0.0
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def finished(self) -> int:
+        """Runs finished (ok or failed) in this invocation."""
+        return self.ok + self.failed
+
+
+def run_sweep(
+    runs: list[RunSpec],
+    out: str | Path,
+    *,
+    workers: int = 1,
+    runner: Runner | None = None,
+    retry_failed: bool = True,
+    progress: Progress = "bar",
+    grid: dict[str, Any] | None = None,
+    command: str | None = None,
+    threads: int | None = None,
+) -> SweepResult:
+    """Run every spec of ``runs`` that has no ``ok`` record in ``out`` yet.
+
+    Args:
+        runs: The runs, e.g. from :func:`~noisylabels.bench.grid.expand_grid`.
+        out: The JSONL results file (appended to; created if missing).
+        workers: Parallel processes; 1 runs in this process.
+        runner: ``config -> record``; defaults to :func:`train_runner`. With ``workers > 1`` it
+            must be picklable (a module-level function).
+        retry_failed: Rerun runs whose only records are failed ones.
+        progress: ``bar`` (tqdm and one line per run on stderr), ``quiet`` (only failures on
+            stderr) or ``json`` (one JSON object per finished run on stdout).
+        grid: The normalised grid, saved as ``<out>.grid.yaml`` when given.
+        command: The command line, recorded in ``<out>.meta.json``.
+        threads: Torch threads per run (default: torch's own setting with one worker,
+            ``cores // workers`` with several). Small models on a busy machine run much faster
+            on 1 thread than on several that wait for each other.
+
+    Returns:
+        Counts of what ran. On Ctrl-C the meta file is updated and KeyboardInterrupt re-raised.
+    """
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if threads is not None and threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {threads}")
+    runner = train_runner if runner is None else runner
+    out = Path(out)
+    with ResultsWriter(out) as writer:  # lock first: a second sweep on this file fails here
+        done = finished_ids(out, include_failed=not retry_failed)
+        todo = [r for r in runs if r.run_id not in done]
+        result = SweepResult(planned=len(runs), skipped=len(runs) - len(todo))
+        if grid is not None:
+            sidecar(out, ".grid.yaml").write_text(
+                yaml.safe_dump(grid, sort_keys=False, allow_unicode=True)
+            )
+        meta = _Meta(
+            sidecar(out, ".meta.json"), out, workers, threads, len(runs), result.skipped, command
+        )
+        reporter = _Reporter(progress, total=len(todo), skipped=result.skipped)
+        t0 = time.perf_counter()
+
+        def record_done(rec: dict[str, Any]) -> None:
+            writer.append(rec)
+            result.records.append(rec)
+            if rec.get("status") == "ok":
+                result.ok += 1
+            else:
+                result.failed += 1
+            reporter.update(rec)
+
+        try:
+            if not todo:
+                pass
+            elif workers == 1:
+                _run_here(todo, runner, threads, record_done)
+            else:
+                _run_pool(todo, runner, workers, threads, record_done)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            raise
+        finally:
+            result.wall_time_s = time.perf_counter() - t0
+            reporter.close()
+            meta.finish(result)
+    return result
+
+
+def _run_here(
+    todo: Iterable[RunSpec],
+    runner: Runner,
+    threads: int | None,
+    record_done: Callable[[dict], None],
+) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        for spec in todo:
+            record_done(execute(spec, runner))
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_pool(
+    todo: Iterable[RunSpec],
+    runner: Runner,
+    workers: int,
+    threads: int | None,
+    record_done: Callable[[dict], None],
+) -> None:
+    import multiprocessing
+
+    threads = threads or max(1, _cores() // workers)
+    pending = deque(todo)
+    while pending:
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(threads,),
+        )
+        inflight: dict[Future, RunSpec] = {}
+        try:
+            # At most `workers` runs are submitted at a time, so if a worker dies (killed, out of
+            # memory) only the runs then in flight are affected.
+            while pending or inflight:
+                while pending and len(inflight) < workers:
+                    spec = pending.popleft()
+                    inflight[pool.submit(execute, spec, runner)] = spec
+                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    record_done(_outcome(fut, inflight[fut]))
+                    del inflight[fut]
+        except BrokenProcessPool:
+            for fut, spec in inflight.items():
+                record_done(_outcome(fut, spec))
+            _stop_pool(pool)
+            continue
+        except BaseException:
+            _stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _outcome(fut: Future, spec: RunSpec) -> dict[str, Any]:
+    """The record a finished future holds, or a failed record saying why there is none."""
+    err: BaseException | None
+    if fut.done() and not fut.cancelled():
+        err = fut.exception()
+        if err is None:
+            return fut.result()
+    else:
+        err = None
+    if err is None or isinstance(err, BrokenProcessPool):
+        err = RuntimeError(
+            "a worker process died during this run or one running beside it "
+            "(killed, out of memory or crashed)"
+        )
+    rec = failed_record(spec, err, utc_now(), 0.0)
+    rec["label"] = spec.label
+    return rec
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.join(timeout=5)
+
+
+class _Reporter:
+    """Progress output of a sweep: bar, quiet or JSON lines."""
+
+    def __init__(self, mode: Progress, total: int, skipped: int) -> None:
+        self.mode = mode
+        self.total = total
+        self.count = 0
+        self.bar = None
+        if mode == "bar" and total:
+            from tqdm import tqdm
+
+            # disable=None: no bar when stderr is not a terminal (logs keep the per-run lines).
+            self.bar = tqdm(
+                total=total, unit="run", desc="sweep", file=sys.stderr, leave=False, disable=None
+            )
+        if mode == "bar" and skipped:
+            self._err(f"{skipped} run(s) already finished; {total} to run")
+
+    def _err(self, line: str) -> None:
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def update(self, rec: dict[str, Any]) -> None:
+        self.count += 1
+        s = summary_line(rec)
+        if self.mode == "json":
+            print(json.dumps(s), flush=True)
+            return
+        desc = f"{s['dataset']} {s['noise']} {s['label']} seed={s['seed']}"
+        head = f"[{self.count}/{self.total}]"
+        if s["status"] != "ok":
+            self._err(f"{head} FAILED {desc}: {s['error']}")
+        elif self.mode == "bar":
+            acc = s["test_acc_selected"]
+            acc_txt = f"test acc (selected) {100 * acc:.2f}%" if isinstance(acc, float) else ""
+            wall = s["wall_time_s"]
+            wall_txt = f" in {wall:.1f}s" if isinstance(wall, int | float) else ""
+            self._err(f"{head} ok {desc}: {acc_txt}{wall_txt}")
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Meta:
+    """``results.meta.json``: one session entry per invocation, rewritten atomically."""
+
+    def __init__(
+        self,
+        path: Path,
+        results: Path,
+        workers: int,
+        threads: int | None,
+        planned: int,
+        skipped: int,
+        command: str | None,
+    ) -> None:
+        self.path = path
+        try:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict) or not isinstance(data.get("sessions"), list):
+                raise ValueError
+        except (OSError, ValueError):
+            data = {"sessions": []}
+        data["results"] = results.name
+        data["grid"] = sidecar(results, ".grid.yaml").name
+        self.data = data
+        machine_info = machine()
+        self.session: dict[str, Any] = {
+            "started_at": utc_now(),
+            "ended_at": None,
+            "wall_time_s": None,
+            "command": command,
+            "workers": workers,
+            "threads_per_run": threads
+            or (max(1, _cores() // workers) if workers > 1 else machine_info["torch_threads"]),
+            "planned": planned,
+            "skipped": skipped,
+            "ok": 0,
+            "failed": 0,
+            "status": "running",
+            "machine": machine_info,
+            "versions": versions(),
+        }
+        data["sessions"].append(self.session)
+        self._write()
+
+    def finish(self, result: SweepResult) -> None:
+        self.session.update(
+            ended_at=utc_now(),
+            wall_time_s=round(result.wall_time_s, 3),
+            ok=result.ok,
+            failed=result.failed,
+            status="interrupted" if result.interrupted else "finished",
+        )
+        self._write()
+
+    def _write(self) -> None:
+        sessions = self.data["sessions"]
+        self.data["wall_time_s"] = round(sum(s.get("wall_time_s") or 0.0 for s in sessions), 3)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2) + "\n")
+        os.replace(tmp, self.path)

@@ -1,0 +1,272 @@
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from bench_fakes import dying_runner, failing_runner, fake_record, fake_runner
+
+import noisylabels.bench.sweep as sweep_mod
+from noisylabels.bench.grid import expand_grid, load_grid
+from noisylabels.bench.results import ResultsWriter, finished_ids, load_records
+from noisylabels.bench.sweep import run_sweep, sidecar
+from noisylabels.cli import main
+from noisylabels.errors import UsageError
+
+GRID = {
+    "base": {"epochs": 1, "model": "mlp"},
+    "datasets": ["digits"],
+    "noise": ["clean", "symmetric:0.2", "symmetric:0.4"],
+    "methods": ["ce", {"name": "nce+rce", "alpha": 1, "beta": 1, "label": "APL"}, "ciw"],
+    "seeds": [0, 1],
+}
+HERE = Path(__file__).parent
+
+
+def runs():
+    return expand_grid(GRID, check=lambda cfg: None)
+
+
+def ids_in(path, status="ok"):
+    return [r["run_id"] for r in load_records(path) if r["status"] == status]
+
+
+def test_sweep_writes_one_line_per_run_with_label_and_sidecars(tmp_path):
+    out = tmp_path / "r.jsonl"
+    threads = torch.get_num_threads()
+    seen = []
+
+    def runner(cfg):
+        seen.append(torch.get_num_threads())
+        return fake_runner(cfg)
+
+    res = run_sweep(runs(), out, runner=runner, progress="quiet", grid=GRID, threads=1)
+    assert (res.ok, res.failed, res.skipped, res.planned) == (18, 0, 0, 18)
+    assert set(seen) == {1} and torch.get_num_threads() == threads
+    lines = out.read_text().splitlines()
+    assert len(lines) == 18
+    recs = [json.loads(line) for line in lines]
+    assert [r["run_id"] for r in recs] == [r.run_id for r in runs()]
+    assert {r["label"] for r in recs} == {None, "APL"}
+    meta = json.loads(sidecar(out, ".meta.json").read_text())
+    assert meta["sessions"][0]["status"] == "finished"
+    assert meta["sessions"][0]["ok"] == 18
+    assert meta["sessions"][0]["threads_per_run"] == 1
+    assert meta["wall_time_s"] >= 0 and "torch" in meta["sessions"][0]["versions"]
+    saved = load_grid(sidecar(out, ".grid.yaml"))
+    assert [r.run_id for r in expand_grid(saved, check=lambda c: None)] == ids_in(out)
+
+
+def test_rerun_skips_finished_runs(tmp_path):
+    out = tmp_path / "r.jsonl"
+    run_sweep(runs()[:5], out, runner=fake_runner, progress="quiet")
+    calls = []
+
+    def counting(cfg):
+        calls.append(cfg)
+        return fake_record(cfg)
+
+    res = run_sweep(runs(), out, runner=counting, progress="quiet")
+    assert (res.skipped, res.ok, len(calls)) == (5, 13, 13)
+    assert sorted(ids_in(out)) == sorted(r.run_id for r in runs())
+    res = run_sweep(runs(), out, runner=counting, progress="quiet")
+    assert (res.skipped, res.ok, len(calls)) == (18, 0, 13)
+    meta = json.loads(sidecar(out, ".meta.json").read_text())
+    assert len(meta["sessions"]) == 3
+
+
+def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    out = tmp_path / "r.jsonl"
+    res = run_sweep(runs(), out, runner=failing_runner, progress="quiet")
+    assert (res.ok, res.failed) == (12, 6)
+    failed = [r for r in load_records(out) if r["status"] == "failed"]
+    assert {r["config"]["method"] for r in failed} == {"ciw"}
+    err = failed[0]["error"]
+    assert err == "NonFiniteLossError: loss became nan at epoch 2, step 3 (second line)"
+    assert failed[0]["run_id"] in {r.run_id for r in runs()}
+    # Failed runs are retried by default, and not with retry_failed=False.
+    res = run_sweep(runs(), out, runner=failing_runner, progress="quiet", retry_failed=False)
+    assert (res.skipped, res.ok, res.failed) == (18, 0, 0)
+    res = run_sweep(runs(), out, runner=fake_runner, progress="quiet")
+    assert (res.skipped, res.ok, res.failed) == (12, 6, 0)
+    assert sorted(ids_in(out)) == sorted(r.run_id for r in runs())
+
+
+def test_keyboard_interrupt_stops_and_resume_completes(tmp_path):
+    out = tmp_path / "r.jsonl"
+    n = 0
+
+    def interrupted(cfg):
+        nonlocal n
+        n += 1
+        if n == 7:
+            raise KeyboardInterrupt
+        return fake_record(cfg)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(runs(), out, runner=interrupted, progress="quiet")
+    assert len(ids_in(out)) == 6
+    meta = json.loads(sidecar(out, ".meta.json").read_text())
+    assert meta["sessions"][-1]["status"] == "interrupted"
+    run_sweep(runs(), out, runner=fake_runner, progress="quiet")
+    ok = ids_in(out)
+    assert len(ok) == len(set(ok)) == 18
+    assert set(ok) == {r.run_id for r in runs()}
+
+
+def test_killed_process_resumes_without_duplicates_or_gaps(tmp_path, monkeypatch):
+    """A sweep process dies hard (os._exit) mid-sweep; rerunning completes the grid."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    out = tmp_path / "r.jsonl"
+    script = (
+        "import sys; import bench_fakes, noisylabels.bench.sweep as s;"
+        "s.train_runner = bench_fakes.dying_runner;"
+        "from noisylabels.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+        "FAKE_COUNTER": str(tmp_path / "counter"),
+        "DIE_AFTER": "7",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "sweep", str(grid), "--out", str(out), "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert len(ids_in(out)) == 7
+    # A torn partial line, as a kill during write() would leave.
+    with open(out, "ab") as f:
+        f.write(b'{"run_id": "deadbeef", "status": "o')
+    monkeypatch.setattr(sweep_mod, "train_runner", fake_runner)
+    code = main(["sweep", str(grid), "--out", str(out), "--quiet"])
+    assert code == 0
+    with pytest.warns(UserWarning, match="skipped 1 unreadable line"):
+        ok = ids_in(out)
+    assert Counter(ok).most_common(1)[0][1] == 1
+    assert set(ok) == {r.run_id for r in expand_grid(GRID)}
+
+
+def test_ctrl_c_with_workers_stops_at_once_and_keeps_finished_runs(tmp_path, monkeypatch):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump({**GRID, "noise": ["symmetric:0.4"]}))  # 6 runs, 3 per seed
+    out = tmp_path / "r.jsonl"
+    script = (
+        "import sys; import bench_fakes, noisylabels.bench.sweep as s;"
+        "s.train_runner = bench_fakes.slow_runner;"
+        "from noisylabels.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "sweep", str(grid), "--out", str(out), "--workers", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    assert proc.wait(timeout=30) == 130
+    assert time.monotonic() - t0 < 10  # did not wait for the minute-long runs
+    assert "rerun the same command to resume" in proc.stderr.read()
+    assert len(ids_in(out)) == 3  # seed 0 finished; seed 1 runs were in flight
+    meta = json.loads(sidecar(out, ".meta.json").read_text())
+    assert meta["sessions"][-1]["status"] == "interrupted"
+    monkeypatch.setattr(sweep_mod, "train_runner", fake_runner)
+    assert main(["sweep", str(grid), "--out", str(out), "--quiet"]) == 0
+    ok = ids_in(out)
+    assert len(ok) == len(set(ok)) == 6
+
+
+def test_torn_last_line_is_ignored_and_next_append_starts_fresh(tmp_path):
+    out = tmp_path / "r.jsonl"
+    good = {"run_id": "a", "status": "ok"}
+    out.write_text(json.dumps(good) + "\n" + '{"run_id": "b", "sta')
+    with pytest.warns(UserWarning, match="line 2"):
+        assert load_records(out) == [good]
+    assert finished_ids(out) == {"a"}
+    with ResultsWriter(out) as w:
+        w.append({"run_id": "c", "status": "ok", "x": float("nan")})
+    with pytest.warns(UserWarning):
+        recs = load_records(out)
+    assert [r["run_id"] for r in recs] == ["a", "c"]
+    assert recs[1]["x"] is None  # NaN written as null: strict JSON
+    assert out.read_bytes().endswith(b"\n")
+
+
+def test_a_second_writer_on_the_same_file_is_refused(tmp_path):
+    out = tmp_path / "r.jsonl"
+    with ResultsWriter(out), pytest.raises(UsageError, match="in use by another sweep"):
+        ResultsWriter(out)
+    ResultsWriter(out).close()  # released
+
+
+def test_workers_and_a_worker_that_dies(tmp_path, monkeypatch):
+    """Two spawned workers; a worker dying takes only the runs then in flight with it."""
+    monkeypatch.setenv("FAKE_COUNTER", str(tmp_path / "counter"))
+    monkeypatch.setenv("DIE_AFTER", "2")  # the first two calls succeed, later ones die
+    out = tmp_path / "r.jsonl"
+    specs = runs()[:4]
+    res = run_sweep(specs, out, runner=dying_runner, workers=2, progress="quiet")
+    assert res.ok + res.failed == 4
+    assert res.ok >= 1 and res.failed >= 2
+    recs = load_records(out)
+    assert sorted(r["run_id"] for r in recs) == sorted(s.run_id for s in specs)
+    failed = [r for r in recs if r["status"] == "failed"]
+    assert all("worker process died" in r["error"] for r in failed)
+    assert json.loads(sidecar(out, ".meta.json").read_text())["sessions"][0]["workers"] == 2
+
+
+def test_json_mode_prints_one_object_per_run(tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    run_sweep(runs()[:4], out, runner=failing_runner, progress="json")
+    lines = capsys.readouterr().out.splitlines()
+    objs = [json.loads(line) for line in lines]
+    assert len(objs) == 4
+    assert {o["run_id"] for o in objs} == set(ids_in(out)) | set(ids_in(out, "failed"))
+    ok = next(o for o in objs if o["status"] == "ok")
+    assert math.isclose(ok["test_acc_last"], fake_record_for(ok)["final"]["test_acc_last"])
+
+
+def fake_record_for(obj):
+    spec = next(r for r in runs() if r.run_id == obj["run_id"])
+    return fake_record(spec.config)
+
+
+def test_cli_sweep_exit_codes_and_dry_run(tmp_path, monkeypatch, capsys):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    out = tmp_path / "r.jsonl"
+    monkeypatch.setattr(sweep_mod, "train_runner", failing_runner)
+    assert main(["sweep", str(grid), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("FAILED") == 6
+    assert main(["sweep", str(grid), "--out", str(out), "--dry-run"]) == 0
+    cap = capsys.readouterr()
+    assert cap.out.count(" todo ") == 6 and cap.out.count(" done ") == 12
+    monkeypatch.setattr(sweep_mod, "train_runner", fake_runner)
+    assert main(["sweep", str(grid), "--out", str(out)]) == 0
+    assert "6 ok, 0 failed, 12 already finished" in capsys.readouterr().err
+
+    def interrupt(cfg):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_mod, "train_runner", interrupt)
+    assert main(["sweep", str(grid), "--out", str(tmp_path / "s.jsonl"), "--quiet"]) == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
