@@ -9,6 +9,6 @@ them), :mod:`noisylabels.models`, :mod:`noisylabels.train` (the trainer) and
 
 __version__ = "0.1.0"
 
-from noisylabels.errors import DataError, UsageError  # noqa: E402
+from noisylabels.errors import DataError, UsageError
 
 __all__ = ["DataError", "UsageError", "__version__"]

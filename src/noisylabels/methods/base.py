@@ -81,7 +81,7 @@ class MethodContext:
     steps_per_epoch: int
     noise_rate: float | None = None
     seed: int = 0
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
 
 class Method(nn.Module):
