@@ -10,8 +10,9 @@ All three process the same uint8 CIFAR-10-sized images (32x32x3) in batches, CPU
 (c) DataLoader: a torch `Dataset` that normalises and flips each sample in `__getitem__`,
     default collate, `num_workers=0`, then the same forward/CE/backward/step.
 
-Each variant runs for the same number of images; rounds are interleaved and the median
-images/s is reported. Usage:
+Each variant runs for the same number of images; rounds are interleaved (a, b, c, a, b, c, ...)
+and the best round of each is reported: interference from other processes only ever slows a
+round down, so the best round is the least noisy estimate (the median is printed too). Usage:
 
     python benchmarks/train_speed.py [--models seed-cnn apl-cnn] [--images 10240] [--rounds 5]
 """
@@ -136,7 +137,7 @@ def main() -> None:
     print(
         f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{platform.machine()}, {args.images} images/round, batch {args.batch_size}, "
-        f"median of {args.rounds} rounds"
+        f"best (median) of {args.rounds} interleaved rounds"
     )
     print("| model | (a) bare step img/s | (b) ours img/s | (c) DataLoader img/s | b/a | b/c |")
     print("|---|---|---|---|---|---|")
