@@ -17,7 +17,6 @@ interrupted half-way already holds a complete table for its first seeds.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +26,7 @@ from typing import Any
 import yaml
 
 from noisylabels.errors import UsageError
-from noisylabels.registry import Registry
-from noisylabels.train import run_id
+from noisylabels.train import check_config, run_id
 from noisylabels.train.config import TrainConfig, from_dict
 
 EXAMPLE_GRID = """\
@@ -346,59 +344,3 @@ def _check_noise_spec(spec: str, where: str) -> None:
         raise UsageError(f"{where}: rate {rate!r} is not a number (e.g. symmetric:0.4)") from None
     if not 0.0 <= r <= 1.0:
         raise UsageError(f"{where}: rate {r} is outside [0, 1]")
-
-
-def check_config(config: TrainConfig) -> None:
-    """Check the names in a config (dataset, model, noise spec, method) without loading data.
-
-    Uses ``noisylabels.train.check_config`` when the trainer provides one. Otherwise: the dataset
-    and model names against the registries of :mod:`noisylabels.data` and
-    :mod:`noisylabels.models`, the noise spec with :class:`noisylabels.noise.NoiseSpec`, and the
-    method and its params by building it for a 10-class linear model (cheap, no data).
-
-    Raises:
-        UsageError: For an unknown name, a bad noise spec or a bad method parameter.
-    """
-    train = importlib.import_module("noisylabels.train")
-    trainer_check = getattr(train, "check_config", None)
-    if callable(trainer_check):
-        trainer_check(config)
-        return
-    for module, kind, value in (
-        ("noisylabels.data", "dataset", config.dataset),
-        ("noisylabels.models", "model", config.model),
-    ):
-        reg = _find_registry(module, kind)
-        if reg is not None and value != "auto":
-            reg.get(value)
-    spec_cls = getattr(_import("noisylabels.noise"), "NoiseSpec", None)
-    if spec_cls is not None and not config.noise.lower().startswith("file:"):
-        spec_cls.parse(config.noise, sampling=config.noise_sampling)
-    _check_method(config.method, config.method_params)
-
-
-def _check_method(name: str, params: dict[str, Any]) -> None:
-    methods = _import("noisylabels.methods")
-    build = getattr(methods, "build_method", None)
-    if build is None:
-        return
-    import torch
-
-    ctx = methods.MethodContext(num_classes=10, num_train=100, num_epochs=1, steps_per_epoch=1)
-    with torch.random.fork_rng(devices=[]):
-        build(name, ctx, lambda: torch.nn.Linear(4, 10), **dict(params))
-
-
-def _import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _find_registry(module_name: str, kind: str) -> Registry | None:
-    module = _import(module_name)
-    for value in vars(module).values() if module is not None else ():
-        if isinstance(value, Registry) and value.kind == kind and len(value):
-            return value
-    return None
