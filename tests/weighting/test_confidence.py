@@ -46,3 +46,22 @@ def test_warmup_gives_uniform():
 def test_bad_arguments(tau, mode):
     with pytest.raises(UsageError):
         confidence_weights(torch.zeros(1, 2), torch.tensor([0]), tau=tau, mode=mode)
+
+
+def test_normalized_confidence_weights_have_mean_one_and_same_order():
+    from noisylabels.methods.base import StepState
+    from noisylabels.weighting.confidence import ConfidenceWeighting
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 5, generator=g)
+    target = torch.randint(0, 5, (64,), generator=g)
+    state = StepState(epoch=0, step=0, num_epochs=1, steps_per_epoch=1)
+    raw = ConfidenceWeighting(tau=0.6).weights(torch.zeros(64), state, logits, target)
+    norm = ConfidenceWeighting(tau=0.6, normalize=True).weights(
+        torch.zeros(64), state, logits, target
+    )
+    assert torch.allclose(norm.mean(), torch.tensor(1.0))
+    assert torch.allclose(norm, raw / raw.mean())
+    # Hard mode with nobody above tau: uniform, not a division by zero.
+    hard = ConfidenceWeighting(tau=1.0, mode="hard", normalize=True)
+    assert torch.equal(hard.weights(torch.zeros(64), state, logits, target), torch.ones(64))

@@ -58,6 +58,7 @@ _TYPES: dict[str, type] = {
     "mode": str,
     "tau": float,
     "warmup_epochs": int,
+    "normalize": bool,
     "lam": float,
     "ciw_alpha": float,
     "burnin_steps": int,
@@ -79,7 +80,7 @@ _TYPES: dict[str, type] = {
 
 _WEIGHTING_PARAMS = {
     "none": (),
-    "confidence": ("tau", "mode", "warmup_epochs"),
+    "confidence": ("tau", "mode", "warmup_epochs", "normalize"),
     "ciw": ("lam", "ciw_alpha", "burnin_steps", "burnin_epochs", "anneal_steps", "anneal_epochs"),
 }
 _CLASS_PARAMS = ("cls_gamma",)
@@ -222,7 +223,12 @@ def build_standard(
         # Hard weights are all zero at initialisation (no sample reaches tau), so without a
         # warm-up nothing would ever be learned: hard mode defaults to one warm-up epoch.
         warm = p.get("warmup_epochs", 1 if mode == "hard" else 0)
-        w = ConfidenceWeighting(tau=p.get("tau", 0.6), mode=mode, warmup_epochs=warm)
+        w = ConfidenceWeighting(
+            tau=p.get("tau", 0.6),
+            mode=mode,
+            warmup_epochs=warm,
+            normalize=p.get("normalize", False),
+        )
     burnin = 0
     if weighting == "ciw":
         burnin = _steps(p, "burnin", ctx, CIW_BURNIN_FRACTION)

@@ -7,8 +7,11 @@ probability of the given label:
 * ``hard``: :math:`w_i = \mathbf{1}[c_i \ge \tau]`;
 * ``soft``: :math:`w_i = \min(1, c_i / \tau)`.
 
-Weights are not renormalised: the method's loss is ``mean(w * l)``, so a batch in which no
-sample reaches the threshold (``hard`` mode) contributes no gradient.
+By default weights are not renormalised: the method's loss is ``mean(w * l)``, so a batch in
+which no sample reaches the threshold (``hard`` mode) contributes no gradient, and early in
+training, when every confidence is low, the whole loss shrinks (like a lower learning rate).
+``normalize=True`` divides the weights by their batch mean (uniform if all are zero), which keeps
+the average gradient scale of the unweighted loss and only shifts emphasis between samples.
 """
 
 from __future__ import annotations
@@ -83,12 +86,18 @@ class ConfidenceWeighting:
         mode: ``"soft"`` (default) or ``"hard"``.
         warmup_epochs: Epochs at the start with uniform weights (the model's confidence means
             little before it has learned anything). Default 0.
+        normalize: Divide the weights by their batch mean (mean 1, as CIW). Default False.
     """
 
     name = "confidence"
 
-    def __init__(self, tau: float = 0.6, mode: str = "soft", warmup_epochs: int = 0) -> None:
+    def __init__(
+        self, tau: float = 0.6, mode: str = "soft", warmup_epochs: int = 0, normalize: bool = False
+    ) -> None:
         self.tau, self.mode = _check(tau, mode)
+        if not isinstance(normalize, bool):
+            raise UsageError(f"normalize must be true or false, got {normalize!r}")
+        self.normalize = normalize
         if (
             isinstance(warmup_epochs, bool)
             or not isinstance(warmup_epochs, int)
@@ -113,7 +122,11 @@ class ConfidenceWeighting:
             return None
         if logits is None or target is None:
             raise UsageError("confidence weighting needs the logits and the given labels")
-        return confidence_weights(logits, target, self.tau, self.mode)
+        w = confidence_weights(logits, target, self.tau, self.mode)
+        if self.normalize:
+            mean = w.mean()
+            w = torch.where(mean > 0, w / mean.clamp_min(1e-12), torch.ones_like(w))
+        return w
 
     def extras(self, state: StepState) -> dict[str, float]:
         """Nothing to log beyond the weights."""
@@ -121,4 +134,9 @@ class ConfidenceWeighting:
 
     def hparams(self) -> dict[str, Any]:
         """Resolved hyperparameters."""
-        return {"tau": self.tau, "mode": self.mode, "warmup_epochs": self.warmup_epochs}
+        return {
+            "tau": self.tau,
+            "mode": self.mode,
+            "warmup_epochs": self.warmup_epochs,
+            "normalize": self.normalize,
+        }
