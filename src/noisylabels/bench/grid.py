@@ -23,11 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from noisylabels.errors import UsageError
 from noisylabels.train import check_config, run_id
-from noisylabels.train.config import TrainConfig, from_dict
+from noisylabels.train.config import TrainConfig, from_dict, read_yaml
 
 EXAMPLE_GRID = """\
 name: digits-demo               # optional
@@ -122,17 +120,7 @@ def _fmt_value(v: Any) -> str:
 def load_grid(path: str | Path) -> dict[str, Any]:
     """Read a grid YAML file; parse errors become a one-line :class:`UsageError`."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read grid {p}: {e.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise UsageError(f"bad YAML in grid {p}{at}: {problem}") from None
+    data = read_yaml(p, "grid")
     if not isinstance(data, dict):
         raise UsageError(
             f"grid {p}: expected a mapping with keys such as base, datasets, noise, methods, "

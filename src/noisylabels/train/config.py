@@ -160,22 +160,33 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"unknown noise_sampling {cfg.noise_sampling!r}; choose exact or iid")
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, turning parse errors into a one-line :class:`UsageError`."""
+def read_yaml(path: str | Path, what: str = "config") -> Any:
+    """Parse a YAML file, turning read and parse errors into a one-line :class:`UsageError`.
+
+    Args:
+        path: The file.
+        what: What the file is ("config", "grid"), for the messages.
+    """
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as e:
-        raise UsageError(f"cannot read config {p}: {e.strerror}") from None
+        raise UsageError(f"cannot read {what} {p}: {e.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise UsageError(f"bad YAML in {p}{at}: {problem}") from None
+        label = "" if what == "config" else f"{what} "
+        raise UsageError(f"bad YAML in {label}{p}{at}: {problem}") from None
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping of config keys (an empty file gives ``{}``)."""
+    data = read_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UsageError(f"{p}: expected a mapping of config keys, got {type(data).__name__}")
+        raise UsageError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
     return data
