@@ -128,3 +128,18 @@ def test_auroc_against_pairwise_definition():
     ref = ((p[:, None] > n[None]).float() + 0.5 * (p[:, None] == n[None]).float()).mean()
     assert auroc(s, pos) == pytest.approx(float(ref))
     assert auroc(s, torch.ones(60, dtype=torch.bool)) is None
+
+
+def test_method_gets_expected_noise_rate_not_nominal(monkeypatch):
+    import noisylabels.methods as methods
+
+    seen = {}
+    real = methods.build_method
+
+    def spy(name, ctx, make_network, **params):
+        seen["rate"] = ctx.noise_rate
+        return real(name, ctx, make_network, **params)
+
+    monkeypatch.setattr(methods, "build_method", spy)
+    run(TINY.replace(noise="uniform:0.5", epochs=1))
+    assert seen["rate"] == pytest.approx(0.25, abs=0.01)  # 0.5 * (K-1)/K with K = 2

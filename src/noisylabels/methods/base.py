@@ -70,7 +70,8 @@ class MethodContext:
         num_train: Size of the training split (for per-sample state).
         num_epochs: Planned epochs.
         steps_per_epoch: Optimiser steps per epoch.
-        noise_rate: Nominal noise rate of the run, if known (co-teaching's default forget rate).
+        noise_rate: Expected share of wrong training labels under the nominal transition matrix
+            (co-teaching's default forget rate), if known.
         seed: Seed for the method's own randomness (mixup draws, partner sampling).
         device: Training device.
     """
