@@ -3,12 +3,13 @@
 All three process the same uint8 CIFAR-10-sized images (32x32x3) in batches, CPU by default:
 
 (a) bare: forward, CE, backward, SGD step on pre-made, pre-normalised float batches
-    (no data work at all: the ceiling);
+    (no data work at all: the ceiling), in the channels-last layout our trainer uses for conv nets;
 (b) ours: noisylabels' own epoch loop (`train_one_epoch`): uint8 slicing by a seeded
     permutation, random crop + flip as batched tensor ops, normalisation, the `ce` method step,
     per-step metric accumulation;
 (c) DataLoader: a torch `Dataset` that normalises and flips each sample in `__getitem__`,
-    default collate, `num_workers=0`, then the same forward/CE/backward/step.
+    default collate, `num_workers=0`, then forward/CE/backward/step as a plain PyTorch user
+    writes it (default contiguous layout).
 
 Each variant runs for the same number of images; rounds are interleaved (a, b, c, a, b, c, ...)
 and the best round of each is reported: interference from other processes only ever slows a
@@ -45,9 +46,10 @@ def make_data(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def bare(model_name: str, x: torch.Tensor, y: torch.Tensor, bs: int) -> float:
-    net = get_model(model_name, (3, 32, 32), 10, seed=0)
+    # Same channels-last layout as our trainer, so (b)/(a) measures the data pipeline only.
+    net = get_model(model_name, (3, 32, 32), 10, seed=0).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    norm = Normalizer(MEAN, STD, torch.device("cpu"), image=True)
+    norm = Normalizer(MEAN, STD, torch.device("cpu"), image=True, channels_last=True)
     batches = [(norm(x[i : i + bs]), y[i : i + bs]) for i in range(0, len(x), bs)]
     net.train()
     t = time.perf_counter()
@@ -62,10 +64,11 @@ def bare(model_name: str, x: torch.Tensor, y: torch.Tensor, bs: int) -> float:
 def ours(model_name: str, x: torch.Tensor, y: torch.Tensor, bs: int) -> float:
     ctx = MethodContext(num_classes=10, num_train=len(x), num_epochs=1, steps_per_epoch=1)
     method = build_method("ce", ctx, lambda: get_model(model_name, (3, 32, 32), 10, seed=0))
+    method = method.to(memory_format=torch.channels_last)  # as the trainer does for conv nets
     opt = torch.optim.SGD(method.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     split = TrainSplit(x, y, y, torch.zeros(len(y), dtype=torch.bool))
-    norm = Normalizer(MEAN, STD, torch.device("cpu"), image=True)
+    norm = Normalizer(MEAN, STD, torch.device("cpu"), image=True, channels_last=True)
     method.train()
     t = time.perf_counter()
     train_one_epoch(

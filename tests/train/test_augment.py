@@ -64,3 +64,11 @@ def test_normalizer_matches_formula():
     feats = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
     fn = Normalizer((1.0, -1.0), (2.0, 0.5), torch.device("cpu"), image=False)
     assert torch.allclose(fn(feats), (feats - torch.tensor([1.0, -1.0])) / torch.tensor([2.0, 0.5]))
+
+
+def test_normalizer_channels_last_layout_same_values():
+    x = _images(c=3)
+    a = Normalizer((0.5,) * 3, (0.25,) * 3, torch.device("cpu"), image=True)(x)
+    b = Normalizer((0.5,) * 3, (0.25,) * 3, torch.device("cpu"), image=True, channels_last=True)(x)
+    assert b.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(a, b)

@@ -143,3 +143,11 @@ def test_method_gets_expected_noise_rate_not_nominal(monkeypatch):
     monkeypatch.setattr(methods, "build_method", spy)
     run(TINY.replace(noise="uniform:0.5", epochs=1))
     assert seen["rate"] == pytest.approx(0.25, abs=0.01)  # 0.5 * (K-1)/K with K = 2
+
+
+def test_conv_model_run_on_images(monkeypatch):
+    # A conv net trains in channels-last layout; the run is still deterministic.
+    cfg = TrainConfig(dataset="digits", model="seed-cnn", epochs=1, noise="symmetric:0.2")
+    a, b = run(cfg), run(cfg)
+    assert _strip_times(a) == _strip_times(b)
+    assert a["final"]["test_acc_last"] > 0.1

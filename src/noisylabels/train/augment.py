@@ -63,9 +63,16 @@ class Normalizer:
     """
 
     def __init__(
-        self, mean: tuple[float, ...], std: tuple[float, ...], device: torch.device, image: bool
+        self,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        device: torch.device,
+        image: bool,
+        channels_last: bool = False,
     ) -> None:
         self.image = image
+        # Convolutions run markedly faster on NHWC tensors with oneDNN (CPU) and cuDNN.
+        self.memory_format = torch.channels_last if image and channels_last else None
         shape = (1, -1, 1, 1) if image else (1, -1)
         m = torch.tensor(mean, dtype=torch.float32, device=device).view(shape)
         s = torch.tensor(std, dtype=torch.float32, device=device).view(shape)
@@ -78,5 +85,8 @@ class Normalizer:
             self.shift = -m / s
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalised float32 copy of ``x``."""
-        return torch.addcmul(self.shift, x.float(), self.scale)
+        """Normalised float32 copy of ``x`` (in channels-last layout if asked for)."""
+        out = torch.addcmul(self.shift, x.float(), self.scale)
+        if self.memory_format is not None:
+            out = out.contiguous(memory_format=self.memory_format)
+        return out

@@ -329,7 +329,6 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         mean, std = IMAGENET_MEAN, IMAGENET_STD
     else:
         mean, std = data.mean, data.std
-    norm = Normalizer(mean, std, device, image=data.is_image)
     aug = cfg.augment
     if aug == "auto":
         aug = "crop+flip" if data.is_image and tuple(data.input_shape[1:]) == (32, 32) else "none"
@@ -359,6 +358,13 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         return get_model(model_name, data.input_shape, k, seed=cfg.seed + 7919 * (n_built - 1))
 
     method = build_method(cfg.method, ctx, make_network, **dict(cfg.method_params)).to(device)
+    # Conv nets train 20-40% faster on this CPU in channels-last layout (same arithmetic).
+    channels_last = data.is_image and any(
+        isinstance(m, torch.nn.Conv2d) for m in method.modules()
+    )
+    if channels_last:
+        method = method.to(memory_format=torch.channels_last)
+    norm = Normalizer(mean, std, device, image=data.is_image, channels_last=channels_last)
     opt = _optimizer(cfg, method.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps_per_epoch))
     use_amp = cfg.amp and device.type == "cuda"
