@@ -72,3 +72,21 @@ def test_normalizer_channels_last_layout_same_values():
     b = Normalizer((0.5,) * 3, (0.25,) * 3, torch.device("cpu"), image=True, channels_last=True)(x)
     assert b.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(a, b)
+
+
+def test_crop_flip_source_equals_crop_then_flip():
+    from noisylabels.train.augment import CropFlipSource
+
+    x = _images(b=64, c=3, h=8, w=8)
+    src = CropFlipSource(x, padding=2, flip=True)
+    idx = torch.tensor([5, 0, 63, 5, 17])
+    got = src.batch(idx, torch.Generator().manual_seed(4))
+    r = torch.rand((5, 3), generator=torch.Generator().manual_seed(4))
+    oy, ox = (r[:, 0] * 5).long(), (r[:, 1] * 5).long()
+    flipped = r[:, 2] < 0.5
+    ref = _reference_crop(x[idx], torch.stack([oy, ox], 1), 2)
+    ref = torch.where(flipped.view(-1, 1, 1, 1), ref.flip(3), ref)
+    assert torch.equal(got, ref)
+    # Both branches occur over many draws, and offsets cover [0, 2p].
+    many = src.batch(torch.zeros(2000, dtype=torch.long), torch.Generator().manual_seed(0))
+    assert len({tuple(m.flatten().tolist()) for m in many[:, :1]}) > 20

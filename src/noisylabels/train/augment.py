@@ -90,3 +90,43 @@ class Normalizer:
         if self.memory_format is not None:
             out = out.contiguous(memory_format=self.memory_format)
         return out
+
+
+class CropFlipSource:
+    """Batches of randomly cropped (and flipped) images in one gather from a pre-padded copy.
+
+    The training images are zero-padded once (and, for flips, stored mirrored too: cropping a
+    mirrored padded image at the mirrored offset equals cropping then flipping). A batch is then
+    a single advanced index into a strided view of all crops, which replaces the per-batch slice,
+    pad, crop and flip (about 1.5 ms per 256 CIFAR images on 2 CPU cores) with one ~0.5 ms copy.
+    The draws (offsets uniform in ``[0, 2p]``, flips with probability 1/2) are those of
+    :func:`random_crop` and :func:`random_flip`. Costs ``(1 + flip)`` uint8 copies of the padded
+    images in memory.
+
+    Args:
+        x: ``uint8`` images ``(N, C, H, W)``.
+        padding: Zero padding of each side.
+        flip: Also flip each image horizontally with probability 1/2.
+    """
+
+    def __init__(self, x: torch.Tensor, padding: int = 4, flip: bool = True) -> None:
+        h, w = x.shape[2:]
+        self.h, self.w, self.p, self.flip = h, w, padding, flip
+        padded = torch.nn.functional.pad(x, (padding,) * 4)
+        stack = [padded, padded.flip(3)] if flip else [padded]
+        self.padded = torch.stack(stack)  # (F, N, C, H+2p, W+2p)
+        # (F, N, C, 2p+1, 2p+1, H, W): every crop of every image, as a view.
+        self.windows = self.padded.unfold(3, h, 1).unfold(4, w, 1)
+
+    def batch(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Augmented images ``idx`` of the source, ``(B, C, H, W)`` uint8."""
+        b = idx.shape[0]
+        r = _rand((b, 3), gen, idx.device)
+        oy = (r[:, 0] * (2 * self.p + 1)).long()
+        ox = (r[:, 1] * (2 * self.p + 1)).long()
+        if self.flip:
+            f = (r[:, 2] < 0.5).long()
+            ox = torch.where(f.bool(), 2 * self.p - ox, ox)
+        else:
+            f = torch.zeros_like(oy)
+        return self.windows[f, idx, :, oy, ox]
