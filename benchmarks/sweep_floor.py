@@ -15,9 +15,9 @@ sessions), the summed per-run wall times, and their ratios.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import torch
@@ -29,9 +29,9 @@ from noisylabels.models import get_model
 
 
 def bare_epoch_seconds(
-    model: str, shape: tuple, k: int, n_train: int, bs: int, probe_steps: int = 12
+    model: str, shape: tuple, k: int, n_train: int, bs: int, probe_steps: int = 40
 ) -> float:
-    """Seconds for one bare epoch, from the best of 3 timings of ``probe_steps`` steps."""
+    """Seconds for one bare epoch, from the best of 5 timings of ``probe_steps`` steps."""
     net = get_model(model, shape, k, seed=0)
     g = torch.Generator().manual_seed(0)
     xs = [torch.randn(bs, *shape, generator=g) for _ in range(probe_steps)]
@@ -52,13 +52,21 @@ def bare_epoch_seconds(
 
     steps()  # warm-up
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         t = time.perf_counter()
         steps()
         best = min(best, time.perf_counter() - t)
     full, rest = divmod(n_train, bs)
     per_step = best / probe_steps
     return per_step * (full + rest / bs)
+
+
+def _ts(stamp: str) -> float:
+    return (
+        datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+        .replace(tzinfo=datetime.timezone.utc)
+        .timestamp()
+    )
 
 
 def main() -> None:
@@ -69,30 +77,54 @@ def main() -> None:
     recs = [r for r in load_records(args.results) if r.get("status") == "ok"]
     if args.seeds:
         recs = [r for r in recs if r["config"]["seed"] in args.seeds]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in recs:
-        c, d = r["config"], r["data"]
-        groups[(d["model"], c["dataset"], d["num_train"], c["batch_size"])].append(r)
-    floor = 0.0
-    for (model, dataset, n_train, bs), rs in groups.items():
-        info = dataset_info(dataset)
-        t_epoch = bare_epoch_seconds(model, tuple(info.input_shape), info.num_classes, n_train, bs)
-        epochs = sum(len(r["epochs"]) for r in rs)
-        floor += epochs * t_epoch
-        print(
-            f"{model} on {dataset} (n={n_train}, batch {bs}): bare epoch {t_epoch:.2f} s, "
-            f"{len(rs)} runs, {epochs} epochs"
-        )
+    cache: dict[tuple, float] = {}
+
+    def floor_of(rs: list[dict]) -> float:
+        total = 0.0
+        for r in rs:
+            c, d = r["config"], r["data"]
+            key = (d["model"], c["dataset"], d["num_train"], c["batch_size"])
+            if key not in cache:
+                info = dataset_info(c["dataset"])
+                cache[key] = bare_epoch_seconds(
+                    d["model"], tuple(info.input_shape), info.num_classes, *key[2:]
+                )
+                print(
+                    f"{key[0]} on {key[1]} (n={key[2]}, batch {key[3]}): "
+                    f"bare epoch {cache[key]:.2f} s"
+                )
+            total += len(r["epochs"]) * cache[key]
+        return total
+
+    floor = floor_of(recs)
     run_wall = sum(r["wall_time_s"] for r in recs)
+    print(
+        f"all {len(recs)} runs: compute floor {floor:.0f} s; sum of run wall times "
+        f"{run_wall:.0f} s = {run_wall / floor:.2f} x floor"
+    )
     meta_path = args.results.with_suffix(".meta.json")
-    sweep_wall = None
-    if meta_path.exists() and not args.seeds:
-        meta = json.loads(meta_path.read_text())
-        sweep_wall = sum(s.get("wall_time_s") or 0.0 for s in meta.get("sessions", []))
-    print(f"runs: {len(recs)}; compute floor {floor:.0f} s")
-    print(f"sum of run wall times {run_wall:.0f} s = {run_wall / floor:.2f} x floor")
-    if sweep_wall:
-        print(f"sweep wall time {sweep_wall:.0f} s = {sweep_wall / floor:.2f} x floor")
+    if not meta_path.exists():
+        return
+    sessions = json.loads(meta_path.read_text()).get("sessions", [])
+    for i, sess in enumerate(sessions, 1):
+        start = _ts(sess["started_at"])
+        # A killed session has no end: it ended when the next one started, at the latest.
+        nxt = _ts(sessions[i]["started_at"]) if i < len(sessions) else float("inf")
+        end = min(_ts(sess["ended_at"]) if sess.get("ended_at") else float("inf"), nxt)
+        rs = [r for r in recs if start <= _ts(r["started_at"]) < end]
+        if not rs:
+            continue
+        if sess.get("wall_time_s"):
+            wall = sess["wall_time_s"]
+        else:
+            # A session stopped by a kill never wrote its end: take the end of its last run.
+            wall = max(_ts(r["started_at"]) + r["wall_time_s"] for r in rs) - start
+        f = floor_of(rs)
+        seeds = sorted({r["config"]["seed"] for r in rs})
+        print(
+            f"sweep session {i} ({sess['started_at']}, seeds {seeds}): {len(rs)} runs, "
+            f"wall {wall:.0f} s, floor {f:.0f} s, wall = {wall / f:.2f} x floor"
+        )
 
 
 if __name__ == "__main__":
