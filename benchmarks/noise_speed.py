@@ -77,8 +77,10 @@ def main() -> None:
             ),
             args.repeat,
         )
-        print(f"{'instance:0.4':<18}{sampling:<10}{best:>8.3f}{med:>10.3f}"
-              f"{res.realised_rate:>10.4f}  (N={args.instance_n:,}, D={args.instance_d})")
+        print(
+            f"{'instance:0.4':<18}{sampling:<10}{best:>8.3f}{med:>10.3f}"
+            f"{res.realised_rate:>10.4f}  (N={args.instance_n:,}, D={args.instance_d})"
+        )
 
 
 if __name__ == "__main__":
