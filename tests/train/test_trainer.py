@@ -151,3 +151,10 @@ def test_conv_model_run_on_images(monkeypatch):
     a, b = run(cfg), run(cfg)
     assert _strip_times(a) == _strip_times(b)
     assert a["final"]["test_acc_last"] > 0.1
+
+
+@pytest.mark.parametrize("noise", ["instance:0.3", "idn:0.3"])
+def test_instance_noise_gets_the_inputs_under_any_alias(noise):
+    rec = run(TrainConfig(dataset="digits", noise=noise, epochs=1))
+    assert rec["noise"]["kind"] == "instance"
+    assert rec["noise"]["realised_rate"] == pytest.approx(0.3, abs=0.05)

@@ -35,6 +35,7 @@ def check_config(cfg: TrainConfig) -> None:
     with torch.random.fork_rng(devices=[]):
         get_model(cfg.model, shape, k)
     noise = cfg.noise.strip()
+    spec = None
     if not noise.lower().startswith("file:"):
         spec = NoiseSpec.parse(noise, sampling=cfg.noise_sampling, seed=0)
         if spec.kind.startswith("cifar10n"):
@@ -52,9 +53,7 @@ def check_config(cfg: TrainConfig) -> None:
         num_train=100,
         num_epochs=cfg.epochs,
         steps_per_epoch=10,
-        noise_rate=getattr(NoiseSpec.parse(noise), "rate", None)
-        if not noise.lower().startswith("file:")
-        else None,
+        noise_rate=spec.rate if spec is not None else None,
     )
     with torch.random.fork_rng(devices=[]):
         build_method(cfg.method, ctx, lambda: torch.nn.Linear(4, k), **dict(cfg.method_params))

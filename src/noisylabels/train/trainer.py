@@ -283,8 +283,8 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
     from noisylabels.data import load_dataset
     from noisylabels.methods import build_method
     from noisylabels.methods.base import MethodContext, StepState
-    from noisylabels.models import get_model
-    from noisylabels.noise import corrupt
+    from noisylabels.models import auto_model, get_model
+    from noisylabels.noise import NoiseSpec, corrupt
 
     t_start = time.perf_counter()
     started_at = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -294,16 +294,12 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
     data = load_dataset(cfg.dataset, root=cfg.data_root)
     k = data.num_classes
     y_all = data.y_train.cpu().numpy()
-    # Instance-dependent noise reads the inputs; corrupt() standardises them class by class.
-    features = (
-        data.x_train if cfg.noise.split(":")[0].strip().lower() in ("instance", "idn") else None
-    )
     noise_seed = cfg.seed if cfg.noise_seed is None else cfg.noise_seed
-    from noisylabels.noise import NoiseSpec
-
     spec: Any = cfg.noise
     if not cfg.noise.lower().startswith("file:"):
         spec = NoiseSpec.parse(cfg.noise, sampling=cfg.noise_sampling, seed=noise_seed)
+    # Instance-dependent noise reads the inputs; corrupt() standardises them class by class.
+    features = data.x_train if getattr(spec, "kind", None) == "instance" else None
     noisy = corrupt(
         y_all,
         spec,
@@ -510,7 +506,7 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
             "num_test": n_test,
             "num_classes": k,
             "augment": aug,
-            "model": model_name if model_name != "auto" else _auto_name(data.input_shape),
+            "model": model_name if model_name != "auto" else auto_model(data.input_shape),
         },
         "epochs": epochs,
         "final": {
@@ -526,12 +522,6 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         "started_at": started_at,
         "wall_time_s": time.perf_counter() - t_start,
     }
-
-
-def _auto_name(shape: tuple[int, ...]) -> str:
-    from noisylabels.models import auto_model
-
-    return auto_model(shape)
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
