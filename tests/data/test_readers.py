@@ -223,6 +223,54 @@ def test_npz_read_and_headers(tmp_path):
     assert heads["x"] == ((3, 4), np.dtype(np.uint8)) and heads["y"][0] == (3,)
 
 
+def test_npz_keeps_layout_dtype_and_is_writable(tmp_path):
+    p = tmp_path / "a.npz"
+    f = np.asfortranarray(np.arange(24, dtype=">i4").reshape(2, 3, 4))
+    np.savez_compressed(p, f=f, s=np.float64(2.5), e=np.zeros((0, 3), np.float32))
+    out = readers.read_npz(p, ["f", "s", "e"])
+    np.testing.assert_array_equal(out["f"], f)
+    assert out["f"].dtype == np.dtype(">i4") and out["f"].flags.f_contiguous
+    assert out["s"].shape == () and out["s"] == 2.5 and out["e"].shape == (0, 3)
+    out["f"][0, 0, 0] = 7  # decoded arrays are ordinary, writable arrays
+
+
+def test_npz_headers_are_parsed_one_thread_at_a_time(tmp_path, monkeypatch):
+    # CPython 3.11's ast.literal_eval (numpy's header parser) is not thread-safe; members are
+    # decoded in threads, so header parsing must never overlap.
+    import ast
+    import threading
+    import time
+
+    p = tmp_path / "many.npz"
+    np.savez_compressed(p, **{f"k{i}": np.full(5, i, np.uint8) for i in range(8)})
+    real, lock, state = ast.literal_eval, threading.Lock(), {"now": 0, "most": 0}
+
+    def slow_literal_eval(text):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.01)
+        with lock:
+            state["now"] -= 1
+        return real(text)
+
+    monkeypatch.setattr(ast, "literal_eval", slow_literal_eval)
+    out = readers.read_npz(p, [f"k{i}" for i in range(8)])
+    assert [int(out[f"k{i}"][0]) for i in range(8)] == list(range(8))
+    assert state["most"] == 1
+
+
+def test_npz_member_shorter_than_its_header(tmp_path):
+    p = tmp_path / "short.npz"
+    np.savez(p, x=np.zeros(10, np.uint8))
+    with zipfile.ZipFile(p) as zf:
+        blob = zf.read("x.npy")
+    with zipfile.ZipFile(p, "w") as zf:  # a consistent zip (good CRC) holding too little data
+        zf.writestr("x.npy", blob[:-4])
+    with pytest.raises(DataError, match="header says 10"):
+        readers.read_npz(p, ["x"])
+
+
 def test_npz_missing_key(tmp_path):
     p = tmp_path / "a.npz"
     np.savez(p, x=np.zeros(3))

@@ -21,6 +21,7 @@ import os
 import pickle
 import struct
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -309,9 +310,33 @@ def read_cifar_tar(
 # ---------------------------------------------------------------------------------------------
 
 
+# numpy parses .npy headers with ast.literal_eval, and CPython 3.11's AST constructor keeps its
+# recursion counter in interpreter-wide state: two threads parsing at once can fail with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905). Headers are
+# tiny, so they are parsed one at a time; only the decompression runs in parallel.
+_HEADER_LOCK = threading.Lock()
+
+
 def _read_member(path: Path, key: str) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as z:
-        return z[key]
+    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
+        with _HEADER_LOCK:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        if dtype.hasobject:
+            raise DataError(f"{path}: array {key!r} holds Python objects, which are not loaded")
+        # Reading to the end makes zipfile verify the member's CRC.
+        data = bytearray(f.read())
+    expected = math.prod(shape) * dtype.itemsize
+    if len(data) != expected:
+        raise DataError(
+            f"{path}: array {key!r} has {len(data)} bytes of data, its header says {expected} "
+            f"({_DAMAGED_HINT})"
+        )
+    array = np.frombuffer(data, dtype=dtype)
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def read_npz(path: str | os.PathLike[str], keys: Iterable[str]) -> dict[str, np.ndarray]:
