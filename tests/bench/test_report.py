@@ -121,7 +121,7 @@ def test_csv_matches_markdown():
         elif line.startswith("| ") and not line.startswith("| *"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             for key, text in zip(header[1:], cells[1:], strict=True):
-                md_rows[(table, cells[0], key)] = text
+                md_rows[(table, cells[0], key)] = text.strip("*")
     max_n = {}
     for r in rows:
         key = (r["dataset"], r["noise_kind"])
@@ -134,6 +134,24 @@ def test_csv_matches_markdown():
         assert text.startswith(expected)
         assert ("(n=" in text) == (int(r["n"]) != max_n[(r["dataset"], r["noise_kind"])])
         assert r["metric"] == "selected"
+
+
+def test_best_mean_of_each_column_is_bold():
+    recs = [
+        *records(),
+        rec("gce", "symmetric:0.4", 0, 0.82, label="GCE"),  # ties ciw's 82.00 at 2 decimals
+        rec("gce", "symmetric:0.2", 0, 0.50, label="GCE"),
+    ]
+    md = render_markdown(summarise(recs, "last"))
+    symmetric = md.split("### digits · asymmetric noise")[0]
+    lines = {ln.split("|")[1].strip(): ln for ln in symmetric.splitlines() if ln.startswith("| ")}
+    assert "Bold: the best of our means in each column." in md
+    # symmetric 0.4: ciw 82.00 (n=2) and GCE 82.00 tie above CE's 63.00; 0.2: nce+rce beats GCE
+    assert "**82.00 ± 2.83 (n=2)**" in lines["ciw"] and "| **82.00 (n=1)** |" in lines["GCE"]
+    assert "**" not in lines["CE"].split("|")[3]
+    assert "**88.00 (n=1)**" in lines["nce+rce (alpha=1)"]
+    # a column with a single filled cell (clean: CE only) has no winner to mark
+    assert "| 91.00 ± 1.41 (n=2) |" in lines["CE"]
 
 
 def test_different_settings_under_one_label_are_split_not_averaged():

@@ -411,9 +411,24 @@ def fmt_cell(cell: Cell | None, max_n: int) -> str:
     return text
 
 
-def _fmt_with_ref(t: Table, row: str, key: str) -> str:
+def best_rows(t: Table, key: str) -> set[str]:
+    """Rows whose mean is the highest of column ``key`` at the printed precision (ties: all)."""
+    means = {
+        row: round(cell.mean, 2)
+        for row in t.rows
+        if (cell := t.cells.get((row, key))) is not None and cell.n
+    }
+    if len(means) < 2:
+        return set()
+    top = max(means.values())
+    return {row for row, m in means.items() if m == top}
+
+
+def _fmt_with_ref(t: Table, row: str, key: str, bold: bool = False) -> str:
     cell = t.cells.get((row, key))
     ours = fmt_cell(cell, t.max_n)
+    if bold:
+        ours = f"**{ours}**"
     pub = t.published.get((row, key))
     if pub is None:
         return ours
@@ -443,12 +458,15 @@ def render_markdown(
         if t.published:
             src = f" ({t.source})" if t.source else ""
             lines.append(f"Cells: ours / published{src} (difference).")
+        if len(t.rows) > 1:
+            lines.append("Bold: the best of our means in each column.")
         lines.append("")
         header = ["method"] + [c.key for c in t.columns]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * len(t.columns)) + "|")
+        best = {c.key: best_rows(t, c.key) for c in t.columns}
         for row in t.rows:
-            cells = [_fmt_with_ref(t, row, c.key) for c in t.columns]
+            cells = [_fmt_with_ref(t, row, c.key, row in best[c.key]) for c in t.columns]
             lines.append("| " + " | ".join([_md_escape(row), *cells]) + " |")
         realised = [
             f"{c.realised_mean:.2f}" if c.realised_mean is not None else "—" for c in t.columns
