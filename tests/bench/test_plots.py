@@ -57,3 +57,23 @@ def test_cli_report_plots(tmp_path, capsys):
     assert main(["report", str(res), "--plots", str(tmp_path / "plots")]) == 0
     assert "wrote 10 plot(s)" in capsys.readouterr().err
     assert len(list((tmp_path / "plots").glob("*.png"))) == 10
+
+
+def test_methods_past_the_tenth_get_their_own_look(tmp_path):
+    from noisylabels.bench.plots import _Colors
+
+    colors = _Colors()
+    looks = [(*colors.style(f"m{i}").values(), colors.hatch(f"m{i}")) for i in range(12)]
+    assert len(set(looks)) == 12  # colours repeat after 10, line style/marker/hatch do not
+    assert colors("m10") == colors("m0") and colors.style("m10") != colors.style("m0")
+    methods = [
+        {"name": "ce", "label": f"CE {i}", "config": {"lr": 0.01 * (i + 1)}} for i in range(12)
+    ]
+    grid = dict(GRID, methods=methods, seeds=[0])
+    recs = []
+    for spec in expand_grid(grid, check=lambda c: None):
+        r = fake_record(spec.config)
+        r["label"] = spec.label
+        recs.append(r)
+    paths = write_plots(recs, summarise(recs, "selected"), tmp_path, curves_for=["symmetric:0.4"])
+    assert all(p.stat().st_size > 5000 for p in paths)

@@ -38,14 +38,41 @@ def _slug(s: str) -> str:
 
 
 class _Colors:
+    """One fixed look per method label, shared by every figure of a report.
+
+    Colours come from tab10; labels past the tenth reuse a colour with another line style,
+    marker and bar hatch, so no two of up to 40 methods look alike.
+    """
+
+    _LINES = ("-", "--", ":", "-.")
+    _MARKERS = ("o", "s", "^", "D")
+    _HATCHES = ("", "//", "..", "xx")
+
     def __init__(self) -> None:
-        self._map: dict[str, Any] = {}
+        self._map: dict[str, int] = {}
         self._cycle = plt.get_cmap("tab10").colors
 
+    def _index(self, label: str) -> int:
+        return self._map.setdefault(label, len(self._map))
+
     def __call__(self, label: str) -> Any:
-        if label not in self._map:
-            self._map[label] = self._cycle[len(self._map) % len(self._cycle)]
-        return self._map[label]
+        return self._cycle[self._index(label) % len(self._cycle)]
+
+    def style(self, label: str) -> dict[str, Any]:
+        """Colour, line style and marker for ``label``."""
+        k = (self._index(label) // len(self._cycle)) % len(self._LINES)
+        return {"color": self(label), "linestyle": self._LINES[k], "marker": self._MARKERS[k]}
+
+    def hatch(self, label: str) -> str:
+        return self._HATCHES[(self._index(label) // len(self._cycle)) % len(self._HATCHES)]
+
+
+def _legend(ax: Axes, n: int) -> None:
+    """A legend inside the axes for a few entries, to the right of them for many."""
+    if n > 6:
+        ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(fontsize=8, frameon=False)
 
 
 def _ok_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -69,12 +96,10 @@ def plot_accuracy_vs_noise(
                     ys.append(cell.mean)
                     es.append(cell.std or 0.0)
             if xs:
-                ax.errorbar(
-                    xs, ys, yerr=es, marker="o", ms=4, capsize=3, label=row, color=colors(row)
-                )
+                ax.errorbar(xs, ys, yerr=es, ms=4, capsize=3, label=row, **colors.style(row))
         ax.set_xlabel(f"{table.kind} noise rate (%)" if table.kind != CLEAN else "noise rate (%)")
         ax.set_xticks([100 * (c.rate or 0.0) for c in table.columns])
-        ax.legend(fontsize=8, frameon=False)
+        _legend(ax, len(table.rows))
     else:
         _bars(ax, table, colors)
     ax.set_ylabel("test accuracy (%)")
@@ -99,7 +124,16 @@ def _bars(ax: Axes, table: Table, colors: _Colors) -> None:
                 xs.append(j if single else i + (j - (n_rows - 1) / 2) * width)
                 ys.append(cell.mean)
                 es.append(cell.std or 0.0)
-        ax.bar(xs, ys, width * 0.9, yerr=es, capsize=4, label=row, color=colors(row))
+        ax.bar(
+            xs,
+            ys,
+            width * 0.9,
+            yerr=es,
+            capsize=4,
+            label=row,
+            color=colors(row),
+            hatch=colors.hatch(row),
+        )
         for x, y, e in zip(xs, ys, es, strict=True):
             ax.annotate(
                 f"{y:.1f}",
@@ -117,7 +151,7 @@ def _bars(ax: Axes, table: Table, colors: _Colors) -> None:
     else:
         ax.set_xticks(range(len(table.columns)))
         ax.set_xticklabels([c.spec for c in table.columns])
-        ax.legend(fontsize=8, frameon=False)
+        _legend(ax, len(table.rows))
     cells = [c for c in table.cells.values() if c.n]
     lo = min((c.mean - (c.std or 0.0) for c in cells), default=0.0)
     hi = max((c.mean + (c.std or 0.0) for c in cells), default=100.0)
@@ -172,7 +206,9 @@ def _curve_panel(
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN epochs of short runs
             mean = np.nanmean(a, axis=0)
             std = np.nanstd(a, axis=0) if a.shape[0] > 1 else np.zeros_like(mean)
-        ax.plot(d["epoch"], mean, label=label, color=colors(label), lw=1.6)
+        style = colors.style(label)
+        del style["marker"]  # one point per epoch: markers would only clutter the curves
+        ax.plot(d["epoch"], mean, label=label, lw=1.6, **style)
         if a.shape[0] > 1:
             ax.fill_between(d["epoch"], mean - std, mean + std, color=colors(label), alpha=0.15)
     ax.set_xlabel("epoch")
@@ -199,7 +235,7 @@ def plot_learning_curves(
     axes[0].set_ylabel("accuracy (%)")
     axes[0].set_title("test accuracy (clean labels)", fontsize=10)
     axes[1].set_title("validation accuracy (noisy labels)", fontsize=10)
-    axes[1].legend(fontsize=8, frameon=False)
+    _legend(axes[1], len(curves))
     fig.suptitle(f"{dataset} · {spec} — mean ± std over seeds", fontsize=11)
     return _save(fig, path)
 
