@@ -24,7 +24,7 @@ import tarfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -317,14 +317,18 @@ def read_cifar_tar(
 _HEADER_LOCK = threading.Lock()
 
 
+def _read_npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from the ``.npy`` header at ``f``'s position."""
+    with _HEADER_LOCK:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(f)
+        return np.lib.format.read_array_header_2_0(f)
+
+
 def _read_member(path: Path, key: str) -> np.ndarray:
     with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
-        with _HEADER_LOCK:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        shape, fortran, dtype = _read_npy_header(f)
         if dtype.hasobject:
             raise DataError(f"{path}: array {key!r} holds Python objects, which are not loaded")
         # Reading to the end makes zipfile verify the member's CRC.
@@ -385,13 +389,7 @@ def npz_headers(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...]
                 if not info.filename.endswith(".npy"):
                     continue
                 with zf.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    read: Callable[..., Any] = (
-                        np.lib.format.read_array_header_1_0
-                        if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0
-                    )
-                    shape, _, dtype = read(f)
+                    shape, _, dtype = _read_npy_header(f)
                 out[info.filename[:-4]] = (tuple(shape), dtype)
     except _READ_ERRORS as e:
         raise DataError(f"cannot read {path}: {e} ({_DAMAGED_HINT})") from None
