@@ -31,6 +31,7 @@ def test_valid_configs_pass(changes):
         ({"noise": "gaussian:0.2"}, "kind"),
         ({"method": "magic"}, "unknown method"),
         ({"method": "ciw", "method_params": {"bogus": 1}}, "bogus"),
+        ({"method": "coteaching", "method_params": {"forget_rate": 1.0}}, "forget_rate"),
         ({"epochs": 0}, "epochs"),
     ],
 )
@@ -38,3 +39,28 @@ def test_bad_configs_fail_with_one_line(changes, msg):
     with pytest.raises(UsageError, match=msg) as e:
         check_config(TrainConfig(**changes))
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "noise", ["asymmetric:1.0", "cifar10n-worst", "file:labels.npz", "uniform:0.9"]
+)
+def test_coteaching_accepted_wherever_the_trainer_runs_it(noise):
+    # The trainer hands co-teaching the expected share of wrong labels (asymmetric:1.0 -> 0.5;
+    # human and file noise from their labels), so a sweep must not refuse these up front.
+    check_config(TrainConfig(dataset="cifar10", noise=noise, method="coteaching"))
+
+
+def test_method_sees_the_trainers_noise_rate(monkeypatch):
+    import noisylabels.methods as methods
+
+    seen = []
+    real = methods.build_method
+
+    def spy(name, ctx, make_network, **params):
+        seen.append(ctx.noise_rate)
+        return real(name, ctx, make_network, **params)
+
+    monkeypatch.setattr(methods, "build_method", spy)
+    check_config(TrainConfig(dataset="cifar10", noise="uniform:0.5"))
+    check_config(TrainConfig(dataset="cifar10", noise="asymmetric:0.6"))
+    assert seen == pytest.approx([0.45, 0.3])  # 0.5 * 9/10; 0.6 on 5 of 10 classes
