@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from noisylabels.bench.results import load_records
 from noisylabels.data import dataset_info
 from noisylabels.models import get_model
+from noisylabels.train.allocator import tune_allocator
 
 
 def bare_epoch_seconds(
@@ -70,6 +71,8 @@ def _ts(stamp: str) -> float:
 
 
 def main() -> None:
+    # The trainer runs with the tuned allocator; the floor gets the same best case.
+    tune_allocator()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path)
     ap.add_argument("--seeds", type=int, nargs="*", help="only runs of these seeds")

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from noisylabels.methods import build_method
 from noisylabels.methods.base import MethodContext
 from noisylabels.models import get_model
+from noisylabels.train.allocator import tune_allocator
 from noisylabels.train.augment import CropFlipSource, Normalizer
 from noisylabels.train.trainer import TrainSplit, train_one_epoch
 
@@ -132,6 +133,8 @@ def dataloader(model_name: str, x: torch.Tensor, y: torch.Tensor, bs: int) -> fl
 
 
 def main() -> None:
+    # The trainer runs with the tuned allocator; the floor gets the same best case.
+    tune_allocator()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["seed-cnn", "apl-cnn"])
     ap.add_argument("--images", type=int, default=10240)

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 from bench_fakes import fake_record
 
 from noisylabels.bench.grid import expand_grid
@@ -77,3 +78,22 @@ def test_methods_past_the_tenth_get_their_own_look(tmp_path):
         recs.append(r)
     paths = write_plots(recs, summarise(recs, "selected"), tmp_path, curves_for=["symmetric:0.4"])
     assert all(p.stat().st_size > 5000 for p in paths)
+
+
+def test_runs_scored_only_at_selected_epochs_draw_no_test_curve(tmp_path):
+    from noisylabels.bench.plots import _curves, plot_learning_curves
+
+    recs = records()
+    for r in recs:
+        if r["config"]["method"] == "ciw":  # as test_eval: selected writes them
+            for e in r["epochs"][:-1]:
+                e["test_acc"] = None
+    curves = _curves(recs, "digits", "symmetric:0.4")
+    assert np.isnan(curves["CIW"]["test_acc"]).all()
+    assert np.isfinite(curves["CIW"]["val_acc_noisy"]).all()
+    assert np.isfinite(curves["ce"]["test_acc"]).all()
+    for r in recs:
+        for e in r["epochs"][:-1]:
+            e["test_acc"] = None
+    p = plot_learning_curves(recs, "digits", "symmetric:0.4", tmp_path / "c.png")
+    assert p is not None and p.stat().st_size > 5000

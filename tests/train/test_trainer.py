@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pytest
@@ -158,3 +159,52 @@ def test_instance_noise_gets_the_inputs_under_any_alias(noise):
     rec = run(TrainConfig(dataset="digits", noise=noise, epochs=1))
     assert rec["noise"]["kind"] == "instance"
     assert rec["noise"]["realised_rate"] == pytest.approx(0.3, abs=0.05)
+
+
+# Constant high lr on noisy digits: the noisy-validation peak comes before the last epoch.
+PEAKS_EARLY = TrainConfig(
+    dataset="digits", method="ce", noise="symmetric:0.6", epochs=12, seed=0,
+    schedule="constant", lr=0.3,
+)  # fmt: skip
+
+
+def test_test_eval_selected_scores_the_same_models_as_every_epoch():
+    every = run(PEAKS_EARLY)
+    lazy = run(PEAKS_EARLY.replace(test_eval="selected"))
+    sel = every["final"]["selected_epoch"]
+    assert sel < PEAKS_EARLY.epochs  # else this test would not exercise the kept weights
+    assert lazy["final"]["selected_epoch"] == sel
+    # Same models, same test numbers: the kept weights are exactly those of the selected epoch.
+    assert lazy["final"]["test_acc_selected"] == every["final"]["test_acc_selected"]
+    assert lazy["final"]["test_acc_last"] == every["final"]["test_acc_last"]
+    assert lazy["final"]["test_acc_best"] is None
+    scored = [e["epoch"] for e in lazy["epochs"] if e["test_acc"] is not None]
+    assert scored == [sel, PEAKS_EARLY.epochs]
+    assert [e["val_acc_noisy"] for e in lazy["epochs"]] == [
+        e["val_acc_noisy"] for e in every["epochs"]
+    ]
+
+
+def test_test_eval_selected_without_validation_scores_last_only():
+    rec = run(TINY.replace(val_fraction=0.0, test_eval="selected"))
+    assert [e["test_acc"] is not None for e in rec["epochs"]] == [False, True]
+    assert rec["final"]["selected_epoch"] == TINY.epochs
+
+
+def test_cli_test_eval_selected_prints_without_best(tmp_path, capsys):
+    code = main(
+        ["train", "--dataset", "moons", "--epochs", "2", "--test-eval", "selected",
+         "--out", str(tmp_path)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "selected (epoch" in out and "optimistic" not in out
+
+
+def test_test_eval_keeps_older_run_ids_and_rejects_unknown_modes():
+    # Records written before test_eval existed hold no such key: their ids must not move.
+    old = {k: v for k, v in TINY.to_dict().items() if k != "test_eval"}
+    blob = json.dumps(old, sort_keys=True, separators=(",", ":"), default=str)
+    assert run_id(TINY) == hashlib.sha1(blob.encode()).hexdigest()[:12]
+    assert run_id(TINY.replace(test_eval="selected")) != run_id(TINY)
+    with pytest.raises(UsageError, match="test_eval"):
+        TINY.replace(test_eval="sometimes")

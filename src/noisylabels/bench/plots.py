@@ -189,6 +189,10 @@ def _curves(
                     v = e.get(key)
                     if isinstance(v, int | float):
                         a[s, pos[e["epoch"]]] = 100 * v
+            # A run that scored the test set only at some epochs (test_eval: selected) has no
+            # curve: joining its two points would draw a trajectory nobody measured.
+            if key == "test_acc" and any(any(e.get(key) is None for e in r) for r in d["runs"]):
+                a[:] = np.nan
             arrays[key] = a
         arrays["epoch"] = np.asarray(epochs)
         result[label] = arrays
@@ -198,10 +202,12 @@ def _curves(
 def _curve_panel(
     ax: Axes, curves: dict[str, dict[str, np.ndarray]], key: str, colors: _Colors
 ) -> None:
+    drawn = 0
     for label, d in curves.items():
         a = d[key]
         if np.isnan(a).all():
             continue
+        drawn += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN epochs of short runs
             mean = np.nanmean(a, axis=0)
@@ -211,6 +217,11 @@ def _curve_panel(
         ax.plot(d["epoch"], mean, label=label, lw=1.6, **style)
         if a.shape[0] > 1:
             ax.fill_between(d["epoch"], mean - std, mean + std, color=colors(label), alpha=0.15)
+    if not drawn and key == "test_acc":
+        ax.text(
+            0.5, 0.5, "no per-epoch test scores\n(runs used test_eval: selected)",
+            ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.4",
+        )  # fmt: skip
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)

@@ -108,11 +108,13 @@ def _train(args: argparse.Namespace) -> int:
         print(json.dumps(record))
     else:
         fin, nz = record["final"], record["noise"]
+        best = ""
+        if fin["test_acc_best"] is not None:
+            best = f", best (optimistic) {100 * fin['test_acc_best']:.2f}%"
         print(
             f"realised noise rate {100 * nz['realised_rate']:.2f}% | test acc: last "
             f"{100 * fin['test_acc_last']:.2f}%, selected (epoch {fin['selected_epoch']}) "
-            f"{100 * fin['test_acc_selected']:.2f}%, best (optimistic) "
-            f"{100 * fin['test_acc_best']:.2f}% | train {fin['train_time_s']:.1f}s"
+            f"{100 * fin['test_acc_selected']:.2f}%{best} | train {fin['train_time_s']:.1f}s"
         )
         print(f"record: {folder / 'record.json'}")
     return 0

@@ -16,13 +16,13 @@ Schema (all accuracies are fractions in [0, 1]; times in seconds)::
         {"epoch": 1, "lr": ..., "train_loss": ..., "train_acc_noisy": ..., "train_acc_clean": ...,
          "memorization": ...,       # share of mislabeled samples predicted as their wrong label
          "val_acc_noisy": ...,      # accuracy on the noisy held-out split (model selection)
-         "test_acc": ...,
+         "test_acc": ...,           # null at epochs not scored with test_eval=selected
          "weight_mean_clean": ..., "weight_mean_noisy": ...,
          "weight_auroc": ...,       # weighting methods only
          "time_s": ...}
       ],
       "final": {"test_acc_last": ..., "test_acc_selected": ..., "selected_epoch": ...,
-                "test_acc_best": ...,  # optimistic: best test accuracy over epochs
+                "test_acc_best": ...,  # optimistic: best over epochs (null, test_eval=selected)
                 "train_time_s": ..., "eval_time_s": ..., "inference_ms_per_1000": ...},
       "weights": null | {"bins": [...], "clean": [...], "noisy": [...]},   # last-epoch histogram
       "started_at": "2026-11-21T14:00:00Z", "wall_time_s": ...
