@@ -408,8 +408,11 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
 
         bar = tqdm(total=cfg.epochs, desc=f"{cfg.method} {cfg.noise}", unit="epoch", leave=False)
 
+    def score_test() -> float:
+        return _evaluate(method.net, x_test, y_test, norm, cfg.eval_batch_size, autocast)[0]
+
     test_every_epoch = cfg.test_eval == "every_epoch"
-    best_val, sel_lazy = -math.inf, cfg.epochs - 1
+    best_val_so_far = -math.inf
     kept_state: dict[str, torch.Tensor] | None = None
     global_step = 0
     for epoch in range(cfg.epochs):
@@ -449,11 +452,12 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         test_acc: float | None = None
         if test_every_epoch:
             t2 = time.perf_counter()
-            test_acc, _ = _evaluate(method.net, x_test, y_test, norm, cfg.eval_batch_size, autocast)
+            test_acc = score_test()
             last_test_eval_s = time.perf_counter() - t2
-        elif not math.isnan(val_acc) and val_acc >= best_val:
-            # This epoch is the selection so far (ties go to the later epoch, as below).
-            best_val, sel_lazy = val_acc, epoch
+        elif not math.isnan(val_acc) and val_acc >= best_val_so_far:
+            # This epoch is the selection so far (ties go to the later epoch, as below): keep its
+            # weights unless it is the last epoch, whose model is still in hand at the end.
+            best_val_so_far = val_acc
             if epoch < cfg.epochs - 1:
                 kept_state = {n: t.detach().clone() for n, t in method.net.state_dict().items()}
         t3 = time.perf_counter()
@@ -489,21 +493,6 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
     if bar is not None:
         bar.close()
 
-    if not test_every_epoch:
-        # Score the last model, then the kept weights of the selected epoch (if another one).
-        t2 = time.perf_counter()
-        epochs[-1]["test_acc"], _ = _evaluate(
-            method.net, x_test, y_test, norm, cfg.eval_batch_size, autocast
-        )
-        last_test_eval_s = time.perf_counter() - t2
-        if sel_lazy != cfg.epochs - 1 and kept_state is not None:
-            method.net.load_state_dict(kept_state)
-            epochs[sel_lazy]["test_acc"], _ = _evaluate(
-                method.net, x_test, y_test, norm, cfg.eval_batch_size, autocast
-            )
-        eval_time += time.perf_counter() - t2
-
-    test_accs = [r["test_acc"] for r in epochs]
     vals = [r["val_acc_noisy"] for r in epochs]
     if all(v is not None for v in vals):
         # Last epoch among the ties: later models have seen more data at the same noisy accuracy.
@@ -511,6 +500,18 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
         sel = max(i for i, v in enumerate(vals) if v == best_val)
     else:
         sel = len(epochs) - 1
+    if not test_every_epoch:
+        # Score the last model, then the kept weights of the selected epoch (if another one:
+        # its weights were kept when it reached the best noisy-validation accuracy so far).
+        t2 = time.perf_counter()
+        epochs[-1]["test_acc"] = score_test()
+        last_test_eval_s = time.perf_counter() - t2
+        if sel != len(epochs) - 1:
+            assert kept_state is not None
+            method.net.load_state_dict(kept_state)
+            epochs[sel]["test_acc"] = score_test()
+        eval_time += time.perf_counter() - t2
+    test_accs = [r["test_acc"] for r in epochs]
     weights_hist = None
     if has_weights:
         w = weights_all.cpu()
