@@ -30,9 +30,21 @@ from noisylabels.train.allocator import tune_allocator
 
 
 def bare_epoch_seconds(
-    model: str, shape: tuple, k: int, n_train: int, bs: int, probe_steps: int = 40
+    model: str,
+    shape: tuple,
+    k: int,
+    n_train: int,
+    bs: int,
+    probe_steps: int = 40,
+    full_epoch: bool = False,
 ) -> float:
-    """Seconds for one bare epoch, from the best of 5 timings of ``probe_steps`` steps."""
+    """Seconds for one bare epoch of ``model`` over ``n_train`` inputs in batches of ``bs``.
+
+    By default the best of 5 timings of ``probe_steps`` steps, extrapolated to an epoch (the
+    least disturbed short burst). With ``full_epoch``, one timed pass of a whole epoch's full
+    batches (cycling the ``probe_steps`` pre-made batches) after a 3-step warm-up: the sustained
+    speed, for probes taken between the runs of a sweep.
+    """
     net = get_model(model, shape, k, seed=0)
     g = torch.Generator().manual_seed(0)
     xs = [torch.randn(bs, *shape, generator=g) for _ in range(probe_steps)]
@@ -44,22 +56,26 @@ def bare_epoch_seconds(
     ys = [torch.randint(0, k, (bs,), generator=g) for _ in range(probe_steps)]
     net.train()
 
-    def steps() -> None:
-        for x, y in zip(xs, ys, strict=True):
-            loss = F.cross_entropy(net(x), y)
+    def steps(n: int) -> None:
+        for i in range(n):
+            loss = F.cross_entropy(net(xs[i % probe_steps]), ys[i % probe_steps])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
 
-    steps()  # warm-up
+    full, rest = divmod(n_train, bs)
+    if full_epoch:
+        steps(3)  # warm-up
+        t = time.perf_counter()
+        steps(max(1, full))
+        return (time.perf_counter() - t) / max(1, full) * (full + rest / bs)
+    steps(probe_steps)  # warm-up
     best = float("inf")
     for _ in range(5):
         t = time.perf_counter()
-        steps()
+        steps(probe_steps)
         best = min(best, time.perf_counter() - t)
-    full, rest = divmod(n_train, bs)
-    per_step = best / probe_steps
-    return per_step * (full + rest / bs)
+    return best / probe_steps * (full + rest / bs)
 
 
 def _ts(stamp: str) -> float:

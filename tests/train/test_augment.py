@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from noisylabels.train.augment import Normalizer, augment, random_crop, random_flip
@@ -90,3 +91,41 @@ def test_crop_flip_source_equals_crop_then_flip():
     # Both branches occur over many draws, and offsets cover [0, 2p].
     many = src.batch(torch.zeros(2000, dtype=torch.long), torch.Generator().manual_seed(0))
     assert len({tuple(m.flatten().tolist()) for m in many[:, :1]}) > 20
+
+
+@pytest.mark.parametrize("c", [1, 3])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("flip", [False, True])
+def test_row_source_equals_slice_then_random_flip(c, channels_last, flip):
+    from noisylabels.train.augment import RowSource
+
+    x = _images(b=64, c=c, h=6, w=5)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    src = RowSource(x, flip=flip)
+    idx = torch.tensor([5, 0, 63, 5, 17, 40, 41, 2])
+    g_src, g_ref = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    for _ in range(3):  # consecutive batches: the generator advances exactly as random_flip's
+        got = src.batch(idx, g_src)
+        ref = random_flip(x[idx], g_ref) if flip else x[idx]
+        assert got.dtype == torch.uint8 and got.shape == ref.shape
+        assert torch.equal(got, ref)
+        if channels_last and c > 1:
+            assert got.is_contiguous(memory_format=torch.channels_last)
+    # Independent check of the flip itself: every returned image is its source or its mirror.
+    if flip:
+        got = src.batch(idx, torch.Generator().manual_seed(1))
+        mirrored = [torch.equal(g, x[i].flip(2)) for g, i in zip(got, idx, strict=True)]
+        same = [torch.equal(g, x[i]) for g, i in zip(got, idx, strict=True)]
+        assert all(m or s for m, s in zip(mirrored, same, strict=True)) and any(mirrored)
+
+
+def test_batch_source_picks_by_mode():
+    from noisylabels.train.augment import CropFlipSource, RowSource, batch_source
+
+    x = _images(b=8, c=3, h=6, w=6)
+    assert isinstance(batch_source(x, "crop+flip"), CropFlipSource)
+    assert isinstance(batch_source(x, "crop"), CropFlipSource)
+    assert isinstance(batch_source(x, "flip"), RowSource) and batch_source(x, "flip").flip
+    assert not batch_source(x, "none").flip
+    assert batch_source(torch.zeros(8, 5), "none") is None  # features: plain slicing

@@ -32,7 +32,9 @@ from noisylabels.train.augment import (
     IMAGENET_STD,
     CropFlipSource,
     Normalizer,
+    RowSource,
     augment,
+    batch_source,
 )
 from noisylabels.train.config import TrainConfig, validate
 from noisylabels.train.record import SCHEMA_VERSION
@@ -145,12 +147,13 @@ def train_one_epoch(
     grad_clip: float | None,
     weights_out: torch.Tensor,
     num_epochs: int,
-    source: CropFlipSource | None = None,
+    source: CropFlipSource | RowSource | None = None,
 ) -> EpochStats:
     """One pass over ``train`` in seeded random order: slice, augment, normalise, step.
 
     Per-sample weights the method reports are written into ``weights_out`` by dataset index.
-    With a ``source`` (crop modes), slicing, cropping and flipping are one gather from it.
+    With a ``source`` (see :func:`~noisylabels.train.augment.batch_source`), slicing, cropping
+    and flipping are one gather from it.
     """
     from noisylabels.methods.base import Batch, StepState
 
@@ -394,8 +397,8 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
 
     order_gen = torch.Generator().manual_seed(cfg.seed + 2_000_003)
     aug_gen = torch.Generator().manual_seed(cfg.seed + 3_000_017)
-    # Crop modes gather each batch from a pre-padded copy (one op instead of slice+pad+crop+flip).
-    source = CropFlipSource(train.x, 4, flip=aug == "crop+flip") if "crop" in aug else None
+    # Image batches are one gather from a prepared copy (one op instead of slice+pad+crop+flip).
+    source = batch_source(train.x, aug)
 
     epochs: list[dict[str, Any]] = []
     weights_all = torch.ones(n_train, device=device)

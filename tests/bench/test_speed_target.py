@@ -1,0 +1,60 @@
+"""benchmarks/speed_target.py: a sweep with a bare-epoch probe beside each run."""
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _module():
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location("speed_target", BENCH / "speed_target.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_probe_beside_each_run_and_ratio(tmp_path, monkeypatch, capsys):
+    mod = _module()
+    grid = tmp_path / "g.yaml"
+    grid.write_text(
+        "name: t\nbase: {dataset: digits, model: seed-cnn, epochs: 2, batch_size: 128, "
+        "optimizer: sgd, lr: 0.05, augment: flip, device: cpu, test_eval: selected}\n"
+        "noise: [clean, uniform:0.3]\nmethods: [{name: ce}]\nseeds: [0]\n"
+    )
+    out = tmp_path / "r.jsonl"
+    argv = ["speed_target.py", str(grid), "--out", str(out), "--threads", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    mod.main()
+    printed = capsys.readouterr().out
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    probes = [json.loads(line) for line in (tmp_path / "r.floor.jsonl").read_text().splitlines()]
+    assert [p["run_id"] for p in probes] == [r["run_id"] for r in recs]
+    # The probe call times the epoch and more (batch creation, warm-up).
+    assert all(0 < p["bare_epoch_s"] * 0.5 <= p["probe_call_s"] for p in probes)
+    # The ratio, recomputed from the files: session wall minus probe time over epochs x probe.
+    meta = json.loads((tmp_path / "r.meta.json").read_text())
+    wall = meta["sessions"][0]["wall_time_s"] - sum(p["probe_call_s"] for p in probes)
+    floor = sum(len(r["epochs"]) * p["bare_epoch_s"] for r, p in zip(recs, probes, strict=True))
+    assert f"floor {floor:.0f} s; wall = {wall / floor:.2f} x floor" in printed
+    assert re.search(r"2 runs with a probe beside them \(of 2 ok records\)", printed)
+    # Resuming runs nothing and reports the same runs.
+    mod.main()
+    assert len((tmp_path / "r.floor.jsonl").read_text().splitlines()) == 2
+
+
+def test_report_without_probes_says_so(tmp_path):
+    mod = _module()
+    out = tmp_path / "r.jsonl"
+    out.write_text("")
+    (tmp_path / "r.floor.jsonl").write_text("")
+    with pytest.raises(SystemExit, match="no run of"):
+        mod.report(out)
