@@ -29,8 +29,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from noisylabels.bench.grid import expand_grid, load_grid, normalise_grid
 from noisylabels.bench.results import load_records
 from noisylabels.bench.sweep import run_sweep, sidecar, train_runner, utc_now
@@ -120,7 +118,6 @@ def main() -> None:
     tune_allocator()
     grid = normalise_grid(load_grid(args.grid), str(args.grid))
     runs = expand_grid(grid, str(args.grid))
-    torch.set_num_threads(args.threads)
     run_sweep(
         runs,
         args.out,

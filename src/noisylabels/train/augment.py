@@ -141,8 +141,9 @@ class RowSource:
     channels-last ``x`` gives channels-last batches), and, for flips, the mirrored images are
     rows ``N..2N-1``: a batch is then a single ``index_select`` (0.12 ms; measured with
     ``benchmarks/batch_gather.py``). The flip draws are those of :func:`random_flip` on the same
-    generator, so batches are bit-identical to ``augment(x[idx], "flip", gen)``. Costs
-    ``(1 + flip)`` ``uint8`` copies of the images.
+    generator, so batches are bit-identical to ``augment(x[idx], "flip", gen)``. With flips the
+    table costs two ``uint8`` copies of the images (as given and mirrored); without, it is a view
+    of ``x`` (a contiguous or channels-last ``x`` is already one row per image).
 
     Args:
         x: ``uint8`` images ``(N, C, H, W)``.

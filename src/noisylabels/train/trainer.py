@@ -397,7 +397,7 @@ def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]
 
     order_gen = torch.Generator().manual_seed(cfg.seed + 2_000_003)
     aug_gen = torch.Generator().manual_seed(cfg.seed + 3_000_017)
-    # Image batches are one gather from a prepared copy (one op instead of slice+pad+crop+flip).
+    # Image batches are one gather from a prepared table (one op instead of slice+pad+crop+flip).
     source = batch_source(train.x, aug)
 
     epochs: list[dict[str, Any]] = []
