@@ -72,16 +72,16 @@ def probe_runner(floor_path: Path):
 def report(out: Path) -> None:
     """Print wall vs floor over the runs that have both a result and a probe."""
     recs = {r["run_id"]: r for r in load_records(out) if r.get("status") == "ok"}
-    probes = {}
-    for line in sidecar(out, ".floor.jsonl").read_text().splitlines():
-        p = json.loads(line)
-        probes[p["run_id"]] = p  # a rerun's probe replaces the older one
+    lines = [json.loads(x) for x in sidecar(out, ".floor.jsonl").read_text().splitlines()]
+    probes = {p["run_id"]: p for p in lines}  # a rerun's probe replaces the older one
     both = [(recs[k], probes[k]) for k in recs if k in probes]
     if not both:
         raise SystemExit(f"no run of {out} has a probe in {sidecar(out, '.floor.jsonl')}")
     floor = sum(len(r["epochs"]) * p["bare_epoch_s"] for r, p in both)
     run_wall = sum(r["wall_time_s"] for r, _ in both)
-    probe_time = sum(p["probe_call_s"] for p in probes.values())
+    # Every probe call ran inside a session, a replaced one too (a run interrupted after its
+    # probe and rerun on resume), so all of them come out of the session wall.
+    probe_time = sum(p["probe_call_s"] for p in lines)
     sessions = json.loads(sidecar(out, ".meta.json").read_text()).get("sessions", [])
     session_wall = sum(s.get("wall_time_s") or 0.0 for s in sessions)
     wall = session_wall - probe_time

@@ -58,3 +58,21 @@ def test_report_without_probes_says_so(tmp_path):
     (tmp_path / "r.floor.jsonl").write_text("")
     with pytest.raises(SystemExit, match="no run of"):
         mod.report(out)
+
+
+def test_report_subtracts_every_probe_call_even_replaced_ones(tmp_path, capsys):
+    mod = _module()
+    out = tmp_path / "r.jsonl"
+    rec = {"run_id": "a", "status": "ok", "wall_time_s": 30.0, "epochs": [{}, {}]}
+    out.write_text(json.dumps(rec) + "\n")
+    # Run "a" was interrupted after its first probe and rerun: two probe lines, the later counts.
+    probes = [
+        {"run_id": "a", "bare_epoch_s": 99.0, "probe_call_s": 4.0},
+        {"run_id": "a", "bare_epoch_s": 10.0, "probe_call_s": 6.0},
+    ]
+    (tmp_path / "r.floor.jsonl").write_text("".join(json.dumps(p) + "\n" for p in probes))
+    (tmp_path / "r.meta.json").write_text(json.dumps({"sessions": [{"wall_time_s": 50.0}]}))
+    mod.report(out)
+    printed = capsys.readouterr().out
+    # wall 50 - (4 + 6) = 40 against floor 2 epochs x 10 s = 20.
+    assert "sweep wall 50 s - probes 10 s = 40 s; floor 20 s; wall = 2.00 x floor" in printed
