@@ -164,6 +164,19 @@ def test_different_settings_under_one_label_are_split_not_averaged():
     assert t.cells[("CE [model=mlp]", "0.4")].mean == pytest.approx(50.0)
 
 
+def test_setting_missing_from_an_older_record_counts_as_its_default():
+    # Records written before test_eval existed lack the key; those runs scored every epoch.
+    old = rec("ce", "symmetric:0.4", 0, 0.5, label="CE")
+    del old["config"]["test_eval"]
+    recs = [old, rec("ce", "symmetric:0.4", 1, 0.7, label="CE", test_eval="every_epoch")]
+    t = summarise(recs, "last")[0]
+    assert t.rows == ["CE"]
+    assert t.cells[("CE", "0.4")].mean == pytest.approx(60.0)
+    recs.append(rec("ce", "symmetric:0.4", 2, 0.9, label="CE", test_eval="selected"))
+    rows = summarise(recs, "last")[0].rows
+    assert rows == ["CE [test_eval=every_epoch]", "CE [test_eval=selected]"]
+
+
 def test_named_noise_goes_to_other_table():
     recs = [rec("ce", "clean", 0, 0.9), rec("ce", "cifar10n-worst", 0, 0.6, dataset="cifar10")]
     recs[1]["noise"] = {"spec": "cifar10n-worst", "kind": "cifar10n-worst", "rate": None}

@@ -5,7 +5,8 @@ noise such as ``cifar10n-worst`` goes to an ``other`` table), with the ``clean``
 column of each. Rows are methods, named by the grid's ``label`` or by the method and its params;
 if runs under one row name differ in any other setting (model, epochs, lr, ...), the row is split
 and the differing settings are appended to its name, so runs with different settings are never
-averaged together.
+averaged together. A setting absent from a record (written before it existed) counts as its
+``TrainConfig`` default.
 
 Cells are test accuracy in percent, ``mean ± std`` over seeds with the sample standard deviation
 (ddof=1); a cell with one seed shows the mean alone. When cells of a table have different seed
@@ -23,6 +24,7 @@ cells then read ``ours ± std / published (ours − published)``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -35,6 +37,7 @@ import yaml
 from noisylabels.bench.grid import method_display
 from noisylabels.bench.results import latest_by_run, load_records
 from noisylabels.errors import UsageError
+from noisylabels.train.config import TrainConfig
 
 __all__ = [
     "METRICS",
@@ -62,6 +65,12 @@ CLEAN = "clean"
 NAMED = "other"
 # Config keys that may differ between runs of one row without splitting it.
 ROW_INVARIANT = ("dataset", "noise", "noise_seed", "seed", "device", "data_root", "eval_batch_size")
+# A setting added after a record was written is absent from it; that run had the default.
+_DEFAULTS = {
+    f.name: f.default
+    for f in dataclasses.fields(TrainConfig)
+    if f.default is not dataclasses.MISSING
+}
 
 
 def parse_noise(spec: str) -> tuple[str, float | None]:
@@ -194,7 +203,7 @@ def row_labels(records: list[dict[str, Any]]) -> dict[int, str]:
         groups.setdefault(key, []).append(i)
     out: dict[int, str] = {}
     for (_, label), idx in groups.items():
-        configs = [records[i].get("config") or {} for i in idx]
+        configs = [_DEFAULTS | (records[i].get("config") or {}) for i in idx]
         keys = sorted({k for c in configs for k in c} - set(ROW_INVARIANT))
         varying = [k for k in keys if len({_canon(c.get(k)) for c in configs}) > 1]
         for i, c in zip(idx, configs, strict=True):
