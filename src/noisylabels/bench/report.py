@@ -24,7 +24,6 @@ cells then read ``ours ± std / published (ours − published)``.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import math
@@ -66,11 +65,8 @@ NAMED = "other"
 # Config keys that may differ between runs of one row without splitting it.
 ROW_INVARIANT = ("dataset", "noise", "noise_seed", "seed", "device", "data_root", "eval_batch_size")
 # A setting added after a record was written is absent from it; that run had the default.
-_DEFAULTS = {
-    f.name: f.default
-    for f in dataclasses.fields(TrainConfig)
-    if f.default is not dataclasses.MISSING
-}
+# The same serialisation the records use, so a default compares equal to a stored value.
+_DEFAULTS = TrainConfig().to_dict()
 
 
 def parse_noise(spec: str) -> tuple[str, float | None]:
