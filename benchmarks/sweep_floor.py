@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from noisylabels.bench.results import load_records
+from noisylabels.bench.sweep import close_stale_sessions
 from noisylabels.data import dataset_info
 from noisylabels.models import get_model
 from noisylabels.train.allocator import tune_allocator
@@ -125,19 +126,18 @@ def main() -> None:
     if not meta_path.exists():
         return
     sessions = json.loads(meta_path.read_text()).get("sessions", [])
+    # A session killed since the last sweep of this file is still "running" there: close it as
+    # the next sweep would (counted up to the end of its last finished run), without writing.
+    close_stale_sessions(sessions, args.results)
     for i, sess in enumerate(sessions, 1):
         start = _ts(sess["started_at"])
-        # A killed session has no end: it ended when the next one started, at the latest.
-        nxt = _ts(sessions[i]["started_at"]) if i < len(sessions) else float("inf")
-        end = min(_ts(sess["ended_at"]) if sess.get("ended_at") else float("inf"), nxt)
+        # Sweeps of one file run one at a time (its lock): a session's runs are those started
+        # before the next session began.
+        end = _ts(sessions[i]["started_at"]) if i < len(sessions) else float("inf")
         rs = [r for r in recs if start <= _ts(r["started_at"]) < end]
         if not rs:
             continue
-        if sess.get("wall_time_s"):
-            wall = sess["wall_time_s"]
-        else:
-            # A session stopped by a kill never wrote its end: take the end of its last run.
-            wall = max(_ts(r["started_at"]) + r["wall_time_s"] for r in rs) - start
+        wall = sess["wall_time_s"]
         f = floor_of(rs)
         seeds = sorted({r["config"]["seed"] for r in rs})
         print(

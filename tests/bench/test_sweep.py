@@ -146,6 +146,10 @@ def test_killed_process_resumes_without_duplicates_or_gaps(tmp_path, monkeypatch
     )
     assert proc.returncode == 3, proc.stderr
     assert len(ids_in(out)) == 7
+    # The killed session's entry is current to its last finished run.
+    killed = json.loads(sidecar(out, ".meta.json").read_text())["sessions"][-1]
+    assert (killed["status"], killed["ok"], killed["ended_at"]) == ("running", 7, None)
+    assert killed["wall_time_s"] is not None and killed["wall_time_s"] >= 0
     # A torn partial line, as a kill during write() would leave.
     with open(out, "ab") as f:
         f.write(b'{"run_id": "deadbeef", "status": "o')
@@ -156,6 +160,65 @@ def test_killed_process_resumes_without_duplicates_or_gaps(tmp_path, monkeypatch
         ok = ids_in(out)
     assert Counter(ok).most_common(1)[0][1] == 1
     assert set(ok) == {r.run_id for r in expand_grid(GRID)}
+    meta = json.loads(sidecar(out, ".meta.json").read_text())
+    first, second = meta["sessions"]
+    assert (first["status"], first["ok"], first["wall_time_s"]) == (
+        "killed",
+        7,
+        killed["wall_time_s"],
+    )
+    assert first["ended_at"] is not None and second["status"] == "finished"
+    assert meta["wall_time_s"] == pytest.approx(first["wall_time_s"] + second["wall_time_s"])
+
+
+def test_killed_session_from_before_progress_entries_is_closed_from_its_records(tmp_path):
+    """An entry left "running" with no counts (older versions) gets them from the records."""
+    out = tmp_path / "r.jsonl"
+    specs = runs()
+
+    def rec(spec, started_at, wall, status="ok"):
+        return {
+            "run_id": spec.run_id,
+            "status": status,
+            "started_at": started_at,
+            "wall_time_s": wall,
+            "config": spec.config.to_dict(),
+        }
+
+    lines = [
+        rec(specs[0], "2026-01-01T00:00:00Z", 10.0),  # killed session: 00:00:00 - 01:00:00
+        rec(specs[1], "2026-01-01T00:00:10Z", 20.5, status="failed"),
+        rec(specs[2], "2026-01-01T01:00:05Z", 30.0),  # the next, finished session
+    ]
+    out.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    base = {"ok": 0, "failed": 0, "ended_at": None, "wall_time_s": None, "status": "running"}
+    sessions = [
+        {**base, "started_at": "2026-01-01T00:00:00Z"},
+        {
+            **base,
+            "started_at": "2026-01-01T01:00:00Z",
+            "ended_at": "2026-01-01T01:00:40Z",
+            "wall_time_s": 40.0,
+            "ok": 1,
+            "status": "finished",
+        },
+    ]
+    sidecar(out, ".meta.json").write_text(json.dumps({"sessions": sessions}))
+    run_sweep(specs, out, runner=fake_runner, progress="quiet")
+    meta = json.loads(sidecar(out, ".meta.json").read_text())
+    first, second, third = meta["sessions"]
+    assert first == {
+        **base,
+        "started_at": "2026-01-01T00:00:00Z",
+        "status": "killed",
+        "ok": 1,
+        "failed": 1,
+        "wall_time_s": 30.5,
+        "ended_at": "2026-01-01T00:00:30Z",
+    }
+    assert second == sessions[1]
+    assert (third["status"], third["ok"], third["skipped"]) == ("finished", 16, 2)
+    assert meta["wall_time_s"] == pytest.approx(70.5 + third["wall_time_s"])
 
 
 def test_ctrl_c_with_workers_stops_at_once_and_keeps_finished_runs(tmp_path, monkeypatch):

@@ -13,12 +13,15 @@ the same command resumes.
 
 Next to ``results.jsonl`` a sweep writes ``results.grid.yaml`` (the normalised grid, runnable
 as is) and ``results.meta.json`` (one entry per invocation: start, end, wall time, workers,
-machine and versions).
+machine and versions). The entry is kept current after every finished run, so a sweep killed
+hard (SIGKILL, a machine stop) still counts its finished runs and their time; the next invocation
+marks such an entry ``killed``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import signal
@@ -38,7 +41,7 @@ import yaml
 
 from noisylabels import __version__
 from noisylabels.bench.grid import RunSpec, method_display
-from noisylabels.bench.results import ResultsWriter, finished_ids
+from noisylabels.bench.results import ResultsWriter, finished_ids, load_records
 from noisylabels.errors import UsageError
 from noisylabels.train.config import TrainConfig
 from noisylabels.train.record import SCHEMA_VERSION
@@ -61,9 +64,12 @@ def sidecar(results: str | Path, suffix: str) -> Path:
     return p.with_name(stem + suffix)
 
 
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def utc_now() -> str:
     """Current UTC time as ``2026-11-21T14:00:00Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(_STAMP)
 
 
 def one_line(exc: BaseException) -> str:
@@ -252,6 +258,7 @@ def run_sweep(
                 result.ok += 1
             else:
                 result.failed += 1
+            meta.progress(result, time.perf_counter() - t0)
             reporter.update(rec)
 
         try:
@@ -428,6 +435,7 @@ class _Meta:
             data = {"sessions": []}
         data["results"] = results.name
         data["grid"] = sidecar(results, ".grid.yaml").name
+        close_stale_sessions(data["sessions"], results)
         self.data = data
         machine_info = machine()
         self.session: dict[str, Any] = {
@@ -449,6 +457,11 @@ class _Meta:
         data["sessions"].append(self.session)
         self._write()
 
+    def progress(self, result: SweepResult, wall: float) -> None:
+        """Counts and wall time so far, written after each finished run (see the module doc)."""
+        self.session.update(ok=result.ok, failed=result.failed, wall_time_s=round(wall, 3))
+        self._write()
+
     def finish(self, result: SweepResult) -> None:
         self.session.update(
             ended_at=utc_now(),
@@ -465,3 +478,39 @@ class _Meta:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(self.data, indent=2) + "\n")
         os.replace(tmp, self.path)
+
+
+def _stamp(text: str) -> float:
+    return datetime.strptime(text, _STAMP).replace(tzinfo=timezone.utc).timestamp()
+
+
+def close_stale_sessions(sessions: list[dict[str, Any]], results: Path) -> None:
+    """Mark the meta entries still ``running`` as ``killed``.
+
+    The caller holds the results file's exclusive lock, so no live sweep owns such an entry: its
+    process died before its ``finally`` ran. Entries written by this version already count the
+    finished runs and their time; an older entry without a wall time gets both from the records
+    that started inside it (up to the next entry's start), its wall time ending with the last.
+    """
+    records: list[dict[str, Any]] | None = None
+    for i, s in enumerate(sessions):
+        if s.get("status") != "running":
+            continue
+        s["status"] = "killed"
+        start = _stamp(s["started_at"])
+        if s.get("wall_time_s") is None:
+            if records is None:
+                records = load_records(results, warn=False) if results.exists() else []
+            end = _stamp(sessions[i + 1]["started_at"]) if i + 1 < len(sessions) else math.inf
+            inside = [
+                r
+                for r in records
+                if isinstance(r.get("started_at"), str) and start <= _stamp(r["started_at"]) < end
+            ]
+            ends = [_stamp(r["started_at"]) + float(r.get("wall_time_s") or 0) for r in inside]
+            s["ok"] = sum(r.get("status") == "ok" for r in inside)
+            s["failed"] = len(inside) - s["ok"]
+            s["wall_time_s"] = round(max(ends, default=start) - start, 3)
+        if s.get("ended_at") is None:
+            end_ts = start + s["wall_time_s"]
+            s["ended_at"] = datetime.fromtimestamp(end_ts, timezone.utc).strftime(_STAMP)
