@@ -10,6 +10,7 @@ from noisylabels.bench.report import (
     render_csv,
     render_markdown,
     summarise,
+    sweep_info,
 )
 from noisylabels.cli import main
 from noisylabels.errors import UsageError
@@ -252,3 +253,37 @@ def test_cli_report_files_stdout_and_errors(tmp_path, capsys):
     assert main(["report", str(empty)]) == 2
     assert "no finished runs" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_sweep_info_names_the_last_invocation_that_ran_something(tmp_path):
+    from noisylabels.bench.sweep import sidecar
+
+    out = tmp_path / "r.jsonl"
+    out.write_text(json.dumps(rec("ce", "clean", 0, 0.9)) + "\n")
+    session = {"command": "noisylabels sweep g.yaml", "workers": 1, "ok": 1, "failed": 0}
+    sessions = [
+        {
+            **session,
+            "started_at": "2026-01-01T00:00:00Z",
+            "ended_at": "2026-01-01T00:01:00Z",
+            "machine": {"processor": "x86_64", "cpu_count": 2},
+            "versions": {"torch": "2.13.0"},
+        },
+        # A rerun with nothing left to do, on another machine.
+        {
+            **session,
+            "ok": 0,
+            "started_at": "2026-02-01T00:00:00Z",
+            "ended_at": "2026-02-01T00:00:00Z",
+            "machine": {"processor": "arm64", "cpu_count": 8},
+            "versions": {"torch": "9.9"},
+        },
+    ]
+    meta = {"sessions": sessions, "wall_time_s": 60.0}
+    sidecar(out, ".meta.json").write_text(json.dumps(meta))
+    info = sweep_info(out)
+    assert "x86_64, 2 cores" in info and "torch 2.13.0" in info
+    assert "last run 2026-01-01T00:01:00Z" in info and "over 2 invocation(s)" in info
+    sessions[0]["ok"] = 0  # nothing ran at all: the last invocation is all there is
+    sidecar(out, ".meta.json").write_text(json.dumps(meta))
+    assert "arm64, 8 cores" in sweep_info(out)

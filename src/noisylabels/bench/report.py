@@ -552,7 +552,8 @@ def sweep_info(results: str | Path) -> str | None:
     """A Markdown paragraph on how a results file was produced, from its ``.meta.json``.
 
     Says the sweep's total wall time (over all invocations), the sum of its runs' own wall
-    times, workers, machine, versions and command. None if there is no meta file.
+    times, and the workers, machine, versions and end of the last invocation that ran a run,
+    and the last command. None if there is no meta file.
     """
     from noisylabels.bench.sweep import sidecar
 
@@ -564,7 +565,10 @@ def sweep_info(results: str | Path) -> str | None:
         return None
     if not sessions:
         return None
-    last = sessions[-1]
+    # The machine and versions of the last invocation that ran something: a rerun that found
+    # every run recorded (to close a killed session, say) may come from another machine.
+    ran = [s for s in sessions if (s.get("ok") or 0) + (s.get("failed") or 0) > 0]
+    last = (ran or sessions)[-1]
     recs = [r for r in latest_by_run(load_records(results, warn=False)).values()]
     ok = sum(r.get("status") == "ok" for r in recs)
     run_time = sum(float(r.get("wall_time_s") or 0.0) for r in recs)
