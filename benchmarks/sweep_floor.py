@@ -15,7 +15,6 @@ sessions), the summed per-run wall times, and their ratios.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from noisylabels.bench.results import load_records
-from noisylabels.bench.sweep import close_stale_sessions
+from noisylabels.bench.sweep import close_stale_sessions, parse_utc
 from noisylabels.data import dataset_info
 from noisylabels.models import get_model
 from noisylabels.train.allocator import tune_allocator
@@ -79,14 +78,6 @@ def bare_epoch_seconds(
     return best / probe_steps * (full + rest / bs)
 
 
-def _ts(stamp: str) -> float:
-    return (
-        datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
-        .replace(tzinfo=datetime.timezone.utc)
-        .timestamp()
-    )
-
-
 def main() -> None:
     # The trainer runs with the tuned allocator; the floor gets the same best case.
     tune_allocator()
@@ -130,11 +121,11 @@ def main() -> None:
     # the next sweep would (counted up to the end of its last finished run), without writing.
     close_stale_sessions(sessions, args.results)
     for i, sess in enumerate(sessions, 1):
-        start = _ts(sess["started_at"])
+        start = parse_utc(sess["started_at"])
         # Sweeps of one file run one at a time (its lock): a session's runs are those started
         # before the next session began.
-        end = _ts(sessions[i]["started_at"]) if i < len(sessions) else float("inf")
-        rs = [r for r in recs if start <= _ts(r["started_at"]) < end]
+        end = parse_utc(sessions[i]["started_at"]) if i < len(sessions) else float("inf")
+        rs = [r for r in recs if start <= parse_utc(r["started_at"]) < end]
         if not rs:
             continue
         wall = sess["wall_time_s"]

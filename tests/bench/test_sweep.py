@@ -333,3 +333,12 @@ def test_cli_sweep_exit_codes_and_dry_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sweep_mod, "train_runner", interrupt)
     assert main(["sweep", str(grid), "--out", str(tmp_path / "s.jsonl"), "--quiet"]) == 130
     assert "rerun the same command to resume" in capsys.readouterr().err
+
+
+def test_stale_entry_with_a_broken_stamp_is_marked_killed_without_a_traceback(tmp_path):
+    out = tmp_path / "r.jsonl"
+    entry = {"started_at": "yesterday", "status": "running", "wall_time_s": None}
+    sidecar(out, ".meta.json").write_text(json.dumps({"sessions": [entry]}))
+    run_sweep(runs()[:2], out, runner=fake_runner, progress="quiet")
+    first, second = json.loads(sidecar(out, ".meta.json").read_text())["sessions"]
+    assert first == {**entry, "status": "killed"} and second["ok"] == 2

@@ -480,15 +480,20 @@ class _Meta:
         os.replace(tmp, self.path)
 
 
-def _stamp(text: str) -> float:
-    return datetime.strptime(text, _STAMP).replace(tzinfo=timezone.utc).timestamp()
+def parse_utc(text: object) -> float | None:
+    """Seconds since the epoch of a ``2026-11-21T14:00:00Z`` stamp; None if it is not one."""
+    try:
+        return datetime.strptime(str(text), _STAMP).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def close_stale_sessions(sessions: list[dict[str, Any]], results: Path) -> None:
-    """Mark the meta entries still ``running`` as ``killed``.
+    """Mark the meta entries still ``running`` as ``killed``, in place.
 
-    The caller holds the results file's exclusive lock, so no live sweep owns such an entry: its
-    process died before its ``finally`` ran. Entries written by this version already count the
+    A sweep calls this holding the results file's exclusive lock, so no live sweep owns such an
+    entry: its process died before its ``finally`` ran (readers that do not hold the lock use it
+    on a copy they do not write back). Entries written by this version already count the
     finished runs and their time; an older entry without a wall time gets both from the records
     that started inside it (up to the next entry's start), its wall time ending with the last.
     """
@@ -497,20 +502,22 @@ def close_stale_sessions(sessions: list[dict[str, Any]], results: Path) -> None:
         if s.get("status") != "running":
             continue
         s["status"] = "killed"
-        start = _stamp(s["started_at"])
+        start = parse_utc(s.get("started_at"))
+        if start is None:  # a hand-edited entry: nothing to derive from
+            continue
         if s.get("wall_time_s") is None:
             if records is None:
                 records = load_records(results, warn=False) if results.exists() else []
-            end = _stamp(sessions[i + 1]["started_at"]) if i + 1 < len(sessions) else math.inf
-            inside = [
-                r
-                for r in records
-                if isinstance(r.get("started_at"), str) and start <= _stamp(r["started_at"]) < end
-            ]
-            ends = [_stamp(r["started_at"]) + float(r.get("wall_time_s") or 0) for r in inside]
-            s["ok"] = sum(r.get("status") == "ok" for r in inside)
+            nxt = parse_utc(sessions[i + 1].get("started_at")) if i + 1 < len(sessions) else None
+            end = math.inf if nxt is None else nxt
+            inside = []
+            for r in records:
+                began = parse_utc(r.get("started_at"))
+                if began is not None and start <= began < end:
+                    inside.append((began + float(r.get("wall_time_s") or 0), r))
+            s["ok"] = sum(r.get("status") == "ok" for _, r in inside)
             s["failed"] = len(inside) - s["ok"]
-            s["wall_time_s"] = round(max(ends, default=start) - start, 3)
+            s["wall_time_s"] = round(max((e for e, _ in inside), default=start) - start, 3)
         if s.get("ended_at") is None:
-            end_ts = start + s["wall_time_s"]
+            end_ts = start + float(s["wall_time_s"])
             s["ended_at"] = datetime.fromtimestamp(end_ts, timezone.utc).strftime(_STAMP)
