@@ -287,3 +287,27 @@ def test_sweep_info_names_the_last_invocation_that_ran_something(tmp_path):
     sessions[0]["ok"] = 0  # nothing ran at all: the last invocation is all there is
     sidecar(out, ".meta.json").write_text(json.dumps(meta))
     assert "arm64, 8 cores" in sweep_info(out)
+
+
+def test_select_seeds_keeps_the_complete_seeds_and_rejects_an_absent_one():
+    from noisylabels.bench.report import select_seeds
+
+    kept = select_seeds(records(), [0, 1])
+    assert {r["config"]["seed"] for r in kept} == {0, 1} and len(kept) == 8
+    t = next(t for t in summarise(kept, "last") if t.kind == "symmetric")
+    # CE at 0.4 without seed 2's 0.67: the mean of 0.60 and 0.62 only.
+    assert t.cells[("CE", "0.4")].mean == pytest.approx(61.0)
+    with pytest.raises(UsageError, match=r"no record has seed 7; seeds in the results: 0, 1, 2"):
+        select_seeds(records(), [0, 7])
+
+
+def test_cli_report_seeds_filters_tables_and_says_so(tmp_path, capsys):
+    res = tmp_path / "r.jsonl"
+    res.write_text("".join(json.dumps(r) + "\n" for r in records()))
+    assert main(["report", str(res), "--metric", "last", "--seeds", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| CE | 91.00 ± 1.41 | — | 61.00 ± 1.41 |" in out  # no (n=2): seed 2 is gone
+    assert "- Tables: seeds 0, 1 only (8 records; `--seeds`)." in out
+    assert main(["report", str(res), "--seeds", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "no record has seed 3" in err and len(err.strip().splitlines()) == 1

@@ -118,6 +118,7 @@ def _report(args: argparse.Namespace) -> int:
         load_reference,
         render_csv,
         render_markdown,
+        select_seeds,
         summarise,
         sweep_info,
     )
@@ -129,6 +130,8 @@ def _report(args: argparse.Namespace) -> int:
             records += load_records(path)
     for w in caught:
         print(f"noisylabels report: warning: {w.message}", file=sys.stderr)
+    if args.seeds is not None:
+        records = select_seeds(records, args.seeds)
     reference = load_reference(args.reference) if args.reference else None
     tables = summarise(records, args.metric, reference)
     if not tables:
@@ -138,6 +141,11 @@ def _report(args: argparse.Namespace) -> int:
         )
     md = render_markdown(tables, failed=failed_runs(records), title=args.title)
     infos = [i for i in (sweep_info(p) for p in args.results) if i]
+    if args.seeds is not None:
+        # The sweep lines below describe the whole file; say which part the tables show.
+        shown = ", ".join(map(str, sorted(set(args.seeds))))
+        line = f"- Tables: seeds {shown} only ({len(records)} records; `--seeds`)."
+        infos = [line + ("\n" + infos[0] if infos else ""), *infos[1:]]
     if infos:
         md = md.rstrip("\n") + "\n\n" + "\n\n".join(infos) + "\n"
     csv_text = render_csv(tables)
@@ -290,6 +298,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="noise settings for learning curves and weight histograms (default: all)",
     )
     p.add_argument("--title", help="heading of the Markdown report")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        metavar="SEED",
+        help="tables and plots from these seeds only (e.g. the complete ones while a sweep runs)",
+    )
     p.set_defaults(func=_report)
 
     p = sub.add_parser(

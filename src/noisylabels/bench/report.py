@@ -51,6 +51,7 @@ __all__ = [
     "render_csv",
     "render_markdown",
     "row_labels",
+    "select_seeds",
     "summarise",
     "sweep_info",
 ]
@@ -218,6 +219,38 @@ def _short(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def select_seeds(records: list[dict[str, Any]], seeds: list[int]) -> list[dict[str, Any]]:
+    """The records of the given seeds only.
+
+    For a sweep whose last seed is still running: the complete seeds' tables, without cells
+    that mix n and n + 1 seeds.
+
+    Args:
+        records: Records as read by :func:`load_records`.
+        seeds: Training seeds (``config.seed``) to keep.
+
+    Returns:
+        The records whose seed is in ``seeds``, in file order.
+
+    Raises:
+        UsageError: A seed that no record has (a typo would otherwise drop a column silently).
+    """
+
+    def seed_of(r: dict[str, Any]) -> Any:
+        return (r.get("config") or {}).get("seed")
+
+    present = {seed_of(r) for r in records}
+    missing = [s for s in seeds if s not in present]
+    if missing:
+        have = ", ".join(str(s) for s in sorted(x for x in present if isinstance(x, int)))
+        raise UsageError(
+            f"no record has seed {', '.join(map(str, missing))}; seeds in the results: "
+            f"{have or 'none'}"
+        )
+    keep = set(seeds)
+    return [r for r in records if seed_of(r) in keep]
 
 
 def summarise(
