@@ -4,7 +4,11 @@ Writing is crash-safe: each record is one ``write`` of the whole line and its ne
 opened in append mode, followed by ``fsync``. A process killed in the middle of a write can leave
 at most one torn line; readers skip unparsable lines, and the next append starts on a fresh line,
 so nothing written before the crash is lost. While a sweep runs it holds an exclusive ``flock`` on
-the file, so a second sweep on the same file fails at once instead of interleaving.
+the file, so a second sweep on the same file fails at once instead of interleaving. If the file is
+replaced or deleted while the sweep runs (``git checkout`` or ``git stash`` of a tracked results
+file, an editor's save, a sync tool), the writer notices at its next append, writes into the file
+now at the path every record of its own copy that the new file lacks, and goes on there, so no
+record ends up only in an unlinked file.
 
 Records follow the schema in :mod:`noisylabels.train.record`. Non-finite floats (NaN, inf) are
 written as ``null`` so the file stays strict JSON that any tool reads.
@@ -64,21 +68,51 @@ class ResultsWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = self._open_locked()
+
+    def _open_locked(self) -> Any:
         # Unbuffered: every append is exactly one write(2) of the whole line.
-        self._f = open(self.path, "a+b", buffering=0)
+        f = open(self.path, "a+b", buffering=0)
         if fcntl is not None:
             try:
-                fcntl.flock(self._f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                self._f.close()
+                f.close()
                 raise UsageError(
                     f"{self.path} is in use by another sweep; wait for it to finish or choose "
                     "another --out file"
                 ) from None
+        return f
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Write ``record`` as one line, durably (flush + fsync) before returning."""
-        line = dumps_record(record).encode() + b"\n"
+    def _follow_path(self) -> None:
+        """Move to the file now at ``self.path`` if ours was replaced or deleted."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        own = os.fstat(self._f.fileno())
+        if st is not None and (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
+            return
+        # Appending to our descriptor now would write into an unlinked file, lost at close.
+        self._f.seek(0)
+        ours = self._f.read()
+        new = self._open_locked()
+        new.seek(0)
+        theirs = set(new.read().split(b"\n"))
+        missing = [ln for ln in ours.split(b"\n") if ln.strip() and ln not in theirs]
+        self._f.close()
+        self._f = new
+        for ln in missing:
+            self._write_line(ln + b"\n")
+        os.fsync(self._f.fileno())
+        what = "deleted" if st is None else "replaced"
+        warnings.warn(
+            f"{self.path} was {what} while the sweep was writing to it; wrote back the "
+            f"{len(missing)} line(s) of the sweep's copy that the new file lacked",
+            stacklevel=3,
+        )
+
+    def _write_line(self, line: bytes) -> None:
         size = self._f.seek(0, os.SEEK_END)
         if size > 0:
             self._f.seek(size - 1)
@@ -87,6 +121,12 @@ class ResultsWriter:
         n = self._f.write(line)
         if n != len(line):  # pragma: no cover - regular files write fully or raise
             self._f.write(line[n:])
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write ``record`` as one line, durably (flush + fsync) before returning."""
+        self._follow_path()
+        line = dumps_record(record).encode() + b"\n"
+        self._write_line(line)
         os.fsync(self._f.fileno())
 
     def close(self) -> None:
