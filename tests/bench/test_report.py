@@ -304,10 +304,10 @@ def test_select_seeds_keeps_the_complete_seeds_and_rejects_an_absent_one():
 def test_cli_report_seeds_filters_tables_and_says_so(tmp_path, capsys):
     res = tmp_path / "r.jsonl"
     res.write_text("".join(json.dumps(r) + "\n" for r in records()))
-    assert main(["report", str(res), "--metric", "last", "--seeds", "0", "1"]) == 0
+    assert main(["report", str(res), "--metric", "last", "--seeds", "0,1"]) == 0
     out = capsys.readouterr().out
     assert "| CE | 91.00 ± 1.41 | — | 61.00 ± 1.41 |" in out  # no (n=2): seed 2 is gone
     assert "- Tables: seeds 0, 1 only (8 records; `--seeds`)." in out
-    assert main(["report", str(res), "--seeds", "3"]) == 2
+    assert main(["report", str(res), "--seeds", "3,"]) == 2
     err = capsys.readouterr().err
     assert "no record has seed 3" in err and len(err.strip().splitlines()) == 1

@@ -300,10 +300,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", help="heading of the Markdown report")
     p.add_argument(
         "--seeds",
-        type=int,
-        nargs="+",
-        metavar="SEED",
-        help="tables and plots from these seeds only (e.g. the complete ones while a sweep runs)",
+        type=_seeds,
+        help="tables and plots from these seeds only: a count (2 = seeds 0, 1) or a list (0,1), "
+        "as for `bench`; e.g. the complete seeds while a sweep runs",
     )
     p.set_defaults(func=_report)
 
