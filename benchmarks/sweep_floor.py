@@ -6,7 +6,7 @@ model, batch size and training-set size (no data work, no evaluation, no logging
 hardware needs for the arithmetic alone. It is measured here, on synthetic inputs of the
 run's shape, so run this script on the same machine right after the sweep.
 
-    python benchmarks/sweep_floor.py benchmarks/results/student_cifar10.jsonl [--seeds 0]
+    python benchmarks/sweep_floor.py benchmarks/results/student_cifar10.jsonl [--seeds 0,1]
 
 Prints the floor, the sweep's wall time (from ``<results>.meta.json``: the sum over its
 sessions), the summed per-run wall times, and their ratios.
@@ -22,9 +22,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from noisylabels.bench.commands import parse_seeds
+from noisylabels.bench.report import select_seeds
 from noisylabels.bench.results import load_records
 from noisylabels.bench.sweep import close_stale_sessions, parse_utc
 from noisylabels.data import dataset_info
+from noisylabels.errors import UsageError
 from noisylabels.models import get_model
 from noisylabels.train.allocator import tune_allocator
 
@@ -83,11 +86,16 @@ def main() -> None:
     tune_allocator()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path)
-    ap.add_argument("--seeds", type=int, nargs="*", help="only runs of these seeds")
+    ap.add_argument(
+        "--seeds", type=parse_seeds, help="only runs of these seeds: a count (2) or a list (0,1)"
+    )
     args = ap.parse_args()
     recs = [r for r in load_records(args.results) if r.get("status") == "ok"]
     if args.seeds:
-        recs = [r for r in recs if r["config"]["seed"] in args.seeds]
+        try:
+            recs = select_seeds(recs, args.seeds)
+        except UsageError as e:
+            raise SystemExit(f"sweep_floor: {e}") from None
     cache: dict[tuple, float] = {}
 
     def floor_of(rs: list[dict]) -> float:

@@ -45,7 +45,7 @@ def _positive(value: str) -> int:
     return n
 
 
-def _seeds(value: str) -> list[int]:
+def parse_seeds(value: str) -> list[int]:
     """``3`` -> [0, 1, 2]; ``0,4,7`` -> [0, 4, 7]."""
     try:
         if "," in value:
@@ -235,7 +235,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/bench", help="output folder (default: runs/bench)")
     p.add_argument("--epochs", type=_positive, default=None, help="epochs per run")
     p.add_argument(
-        "--seeds", type=_seeds, default=None, help="seed count (3) or list (0,1,2); default 3"
+        "--seeds", type=parse_seeds, default=None, help="seed count (3) or list (0,1,2); default 3"
     )
     p.add_argument("--workers", type=_positive, default=1, help="parallel processes (default 1)")
     p.add_argument("--threads", type=_positive, default=1, help="torch threads per run (default 1)")
@@ -300,7 +300,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", help="heading of the Markdown report")
     p.add_argument(
         "--seeds",
-        type=_seeds,
+        type=parse_seeds,
         help="tables and plots from these seeds only: a count (2 = seeds 0, 1) or a list (0,1), "
         "as for `bench`; e.g. the complete seeds while a sweep runs",
     )
