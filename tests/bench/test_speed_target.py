@@ -1,25 +1,15 @@
 """benchmarks/speed_target.py: a sweep with a bare-epoch probe beside each run."""
 
-import importlib.util
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_scripts import load_script
 
 
 def _module():
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location("speed_target", BENCH / "speed_target.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-    finally:
-        sys.path.remove(str(BENCH))
+    return load_script("speed_target")
 
 
 def test_probe_beside_each_run_and_ratio(tmp_path, monkeypatch, capsys):

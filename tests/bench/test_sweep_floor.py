@@ -1,20 +1,14 @@
 """benchmarks/sweep_floor.py: a sweep's wall time against its compute floor."""
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_scripts import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("sweep_floor", BENCH / "sweep_floor.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("sweep_floor")
 
 
 def _record(seed: int, epochs: int, wall: float, started: str) -> dict:
