@@ -37,10 +37,12 @@ def test_each_network_learns_from_the_other_networks_picks():
     assert used_b.tolist() == [True, True, True, False, False, False]
 
 
-def test_no_forgetting_in_the_first_epoch():
+def test_first_epoch_forgets_one_step_of_the_ramp():
     net_a, net_b = _toy_nets()
     m = CoTeachingMethod(net_a, net_b, losses.get("ce"), forget_rate=0.5, num_gradual=5)
     x, y = torch.eye(6), torch.zeros(6, dtype=torch.long)
     out = m.step(Batch(x, y, torch.arange(6)), StepState(0, 0, 10, 10))
-    assert out.weights.tolist() == [1.0] * 6 and out.extras["forget_rate"] == 0.0
-    assert m.rate(StepState(2, 0, 10, 10)) == 0.25
+    # official: the first training epoch uses linspace(0, 0.5, 5)[1] = 0.125 -> keep 5 of 6
+    assert out.extras["forget_rate"] == 0.125 and int(out.weights.sum()) == 5
+    assert m.rate(StepState(2, 0, 10, 10)) == 0.375
+    assert m.rate(StepState(3, 0, 10, 10)) == 0.5

@@ -72,3 +72,20 @@ def test_bootstrapped_loss_matches_the_formula(monkeypatch):
     reg = sum((1 / K) * math.log((1 / K) / p) for p in mean_p.tolist())
     assert out.loss.item() == pytest.approx(ref.mean().item() + 0.5 * reg, rel=1e-5)
     torch.testing.assert_close(out.weights, 1 - p_noisy)
+
+
+@pytest.fixture
+def float64_default():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def test_runs_with_float64_default_dtype(float64_default):
+    x, y = _data()
+    m = DynamicMixupMethod(_net(), num_classes=K, num_train=N, warmup_epochs=1)
+    assert m.loss_memory.dtype == torch.float32
+    _epoch(m, x, y, 0)
+    outs = _epoch(m, x, y, 1)
+    assert m.mixture is not None and all(torch.isfinite(o.loss) for o in outs)

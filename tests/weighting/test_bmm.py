@@ -49,3 +49,18 @@ def test_loss_mixture_separates_clean_from_noisy_losses():
 def test_needs_two_losses():
     with pytest.raises(UsageError):
         fit_loss_mixture(torch.tensor([1.0, float("nan")]))
+
+
+def test_normalised_losses_replace_only_values_outside_the_open_unit_interval():
+    from noisylabels.weighting.bmm import replace_out_of_range
+
+    x = torch.tensor([-0.5, 0.0, 1e-5, 5e-4, 0.5, 0.9995, 1.0, 2.0], dtype=torch.float64)
+    got = replace_out_of_range(x)
+    # official: loss_tr[loss_tr >= 1] = 1 - 10e-4; loss_tr[loss_tr <= 0] = 10e-4
+    ref = x.numpy().copy()
+    ref[ref >= 1] = 1 - 10e-4
+    ref[ref <= 0] = 10e-4
+    np.testing.assert_array_equal(got.numpy(), ref)
+    mix = fit_loss_mixture(torch.linspace(0, 1, 101, dtype=torch.float64))
+    near_lo = mix.normalise(mix.lo + 1e-6 * (mix.hi - mix.lo)).item()
+    assert near_lo == pytest.approx(1e-6, rel=1e-4)  # kept, not raised to 1e-3

@@ -85,6 +85,13 @@ def test_lambda_schedule_matches_official_interpolation():
     assert ciw_lambda(0, lam, 0, 0) == lam
 
 
+def test_lambda_without_burnin_stays_constant():
+    # official train.py anneals only `if burnin > 0 and it > burnin`
+    assert [ciw_lambda(s, 0.1, 0, 3000) for s in (0, 1, 1500, 2999, 5000)] == [0.1] * 5
+    assert ciw_lambda(0, 0.1, 1, 3000) is None
+    assert ciw_lambda(1, 0.1, 1, 3000) == pytest.approx(1.0 - 0.9 / 3000)
+
+
 def test_ciweighting_burnin_then_weights():
     ciw = CIWeighting(lam=1.0, alpha=1.0, burnin_steps=3, anneal_steps=2)
     losses = torch.tensor([0.0, 1.0])

@@ -6,15 +6,22 @@ from noisylabels.weighting import coteaching_select, forget_rate_at, num_remembe
 from noisylabels.weighting.coteaching import check_forget_rate
 
 
-def test_forget_schedule_is_official_linspace():
+@pytest.mark.parametrize("tk", [0, 1, 2, 5, 10])
+def test_forget_schedule_is_official_linspace_from_its_first_training_epoch(tk):
     import numpy as np
 
-    rate, tk = 0.45, 10
-    official = np.ones(30) * rate
+    # official main.py: rate_schedule = ones(n_epoch) * rate; rate_schedule[:T_k] =
+    # linspace(0, rate, T_k); training epochs are 1 .. n_epoch - 1 (epoch 0 only evaluates)
+    rate, n_epoch = 0.45, 31
+    official = np.ones(n_epoch) * rate
     official[:tk] = np.linspace(0, rate, tk)
-    got = [forget_rate_at(e, rate, tk) for e in range(30)]
-    np.testing.assert_allclose(got, official, rtol=0, atol=1e-12)
-    assert forget_rate_at(0, 0.3, 1) == 0.0 and forget_rate_at(1, 0.3, 1) == 0.3
+    got = [forget_rate_at(e, rate, tk) for e in range(n_epoch - 1)]
+    np.testing.assert_allclose(got, official[1:], rtol=0, atol=1e-12)
+
+
+def test_first_training_epoch_already_forgets():
+    assert forget_rate_at(0, 0.4, 5) == pytest.approx(0.1)
+    assert forget_rate_at(0, 0.3, 1) == 0.3
 
 
 def test_num_remember():

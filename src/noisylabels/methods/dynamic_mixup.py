@@ -100,7 +100,10 @@ class DynamicMixupMethod(Method):
         self.reg_term = float(reg_term)
         self.bmm_iters = bmm_iters
         self.seed = int(seed)
-        self.register_buffer("loss_memory", torch.zeros(num_train, device=device))
+        # float32 like the losses stored into it, whatever torch's default dtype is
+        self.register_buffer(
+            "loss_memory", torch.zeros(num_train, dtype=torch.float32, device=device)
+        )
         self.register_buffer("seen", torch.zeros(num_train, dtype=torch.bool, device=device))
         self.mixture: LossMixture | None = None
         self._gens: dict[str, torch.Generator] = {}

@@ -8,8 +8,11 @@ being mislabelled, :math:`P(\text{noisy} \mid \ell_i)`, the posterior of the hig
 component. As in the official code (PaulAlbert31/LabelNoiseCorrection):
 
 * losses outside the 5th-95th percentile are left out of the fit and the rest are min-max
-  normalised with those percentiles, then clipped to ``[1e-3, 1 - 1e-3]`` (the fit itself
-  clips to ``[1e-4, 1 - 1e-4]``);
+  normalised with those percentiles; normalised values ``>= 1`` become ``1 - 1e-3`` and values
+  ``<= 0`` become ``1e-3``, values strictly inside ``(0, 1)`` are kept as they are (the
+  official ``loss_tr[loss_tr >= 1] = 1 - 10e-4; loss_tr[loss_tr <= 0] = 10e-4``, also applied
+  to the batch losses whose posterior is queried; the fit itself then clips to
+  ``[1e-4, 1 - 1e-4]``);
 * EM starts from :math:`\mathrm{Beta}(1, 2)` (clean) and :math:`\mathrm{Beta}(2, 1)` (noisy) with
   equal weights and runs 10 iterations; the M-step is a weighted method of moments,
   :math:`a = \bar x (\bar x (1-\bar x)/s^2 - 1)`, :math:`b = a (1-\bar x)/\bar x`;
@@ -141,9 +144,9 @@ class LossMixture:
     peak_p: torch.Tensor  # the peak posterior value
 
     def normalise(self, losses: torch.Tensor) -> torch.Tensor:
-        """Losses mapped to ``[1e-3, 1 - 1e-3]`` with the fitted percentiles."""
+        """Losses min-max scaled with the fitted percentiles, see :func:`replace_out_of_range`."""
         x = (losses.detach().to(torch.float64) - self.lo) / (self.hi - self.lo + 1e-6)
-        return x.clamp(_NORM_EPS, 1 - _NORM_EPS)
+        return replace_out_of_range(x)
 
     def noisy_probability(self, losses: torch.Tensor) -> torch.Tensor:
         r""":math:`P(\text{noisy} \mid \ell)` per sample, in ``[1e-4, 1 - 1e-4]``, float32."""
@@ -151,6 +154,15 @@ class LossMixture:
         p = self.bmm.posterior_noisy(x)
         p = torch.where(x >= self.peak_x, self.peak_p, p)
         return p.clamp(_POST_EPS, 1 - _POST_EPS).to(torch.float32)
+
+
+def replace_out_of_range(x: torch.Tensor) -> torch.Tensor:
+    """Values ``>= 1`` become ``1 - 1e-3`` and values ``<= 0`` become ``1e-3``; others stay.
+
+    This is the official replacement of normalised losses (not a clamp: ``0.9995`` stays).
+    """
+    x = torch.where(x >= 1, torch.full_like(x, 1 - _NORM_EPS), x)
+    return torch.where(x <= 0, torch.full_like(x, _NORM_EPS), x)
 
 
 def fit_loss_mixture(losses: torch.Tensor, max_iters: int = 10) -> LossMixture:
@@ -171,7 +183,7 @@ def fit_loss_mixture(losses: torch.Tensor, max_iters: int = 10) -> LossMixture:
     lo_p, hi_p = q[0], q[1]
     kept = v[(v >= lo_p) & (v <= hi_p)]
     lo = lo_p + 1e-5
-    x = ((kept - lo) / (hi_p - lo + 1e-6)).clamp(_NORM_EPS, 1 - _NORM_EPS)
+    x = replace_out_of_range((kept - lo) / (hi_p - lo + 1e-6))
     bmm = BetaMixture(max_iters=max_iters).fit(x)
     grid = torch.linspace(_NORM_EPS, 1 - _NORM_EPS, 1000, dtype=torch.float64, device=v.device)
     post = bmm.posterior_noisy(grid)

@@ -87,16 +87,20 @@ def ciw_lambda(step: int, lam: float, burnin_steps: int, anneal_steps: int) -> f
 
     The official code counts iterations from 1: iteration ``it = step + 1`` is burn-in while
     ``it <= burnin``; afterwards lambda is interpolated linearly from ``10 * lam`` at
-    ``it = burnin`` to ``lam`` at ``it = burnin + anneal`` and held there.
+    ``it = burnin`` to ``lam`` at ``it = burnin + anneal`` and held there. The official code
+    anneals only after a *positive* burn-in (``if burnin > 0 and it > burnin``): with
+    ``burnin_steps = 0`` lambda is ``lam`` from the first step, as here.
 
     Example:
         >>> [ciw_lambda(s, 1.0, 2, 4) for s in range(0, 8)]
         [None, None, 7.75, 5.5, 3.25, 1.0, 1.0, 1.0]
+        >>> [ciw_lambda(s, 1.0, 0, 4) for s in range(0, 3)]
+        [1.0, 1.0, 1.0]
     """
     it = step + 1
     if it <= burnin_steps:
         return None
-    if anneal_steps <= 0:
+    if anneal_steps <= 0 or burnin_steps <= 0:
         return lam
     frac = min(1.0, (it - burnin_steps) / anneal_steps)
     return lam * (10.0 - 9.0 * frac)

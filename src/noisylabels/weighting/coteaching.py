@@ -5,7 +5,8 @@ loss and keeps the :math:`R(T) = 1 - \tau(T)` fraction with the smallest loss; e
 then updated on the samples kept by the *other* one, so the two filter each other's errors.
 The forget rate :math:`\tau(T)` grows linearly from 0 to ``forget_rate`` over the first
 :math:`T_k` epochs (``num_gradual``) and then stays there; the official schedule is
-``linspace(0, forget_rate, T_k)`` over epochs ``0..T_k-1`` (exponent ``c = 1``).
+``linspace(0, forget_rate, T_k)`` indexed by epochs ``0..T_k-1`` (exponent ``c = 1``), and its
+first training epoch is epoch 1 (see :func:`forget_rate_at`).
 """
 
 from __future__ import annotations
@@ -25,20 +26,21 @@ def check_forget_rate(rate: object) -> float:
 
 
 def forget_rate_at(epoch: int, forget_rate: float, num_gradual: int) -> float:
-    r"""Forget rate at a 0-based ``epoch``: ``forget_rate * min(epoch / (T_k - 1), 1)``.
+    r"""Forget rate of the 0-based training ``epoch``: ``forget_rate * min((epoch+1)/(T_k-1), 1)``.
 
-    Matches the official ``rate_schedule[:T_k] = linspace(0, forget_rate, T_k)``; with
-    ``T_k <= 1`` the first epoch is 0 and the full rate applies from the second.
+    The official code builds ``rate_schedule[:T_k] = linspace(0, forget_rate, T_k)`` (the rest
+    ``forget_rate``) and trains its epochs ``1 .. n_epoch - 1`` with ``rate_schedule[epoch]``
+    (its epoch 0 is only an evaluation of the untrained networks). Our first training epoch is
+    therefore its epoch 1: it already drops ``forget_rate / (T_k - 1)`` of each batch. With
+    ``T_k <= 1`` the full rate applies from the first epoch.
 
     Example:
-        >>> [round(forget_rate_at(e, 0.4, 5), 2) for e in range(7)]
-        [0.0, 0.1, 0.2, 0.3, 0.4, 0.4, 0.4]
+        >>> [round(forget_rate_at(e, 0.4, 5), 2) for e in range(6)]
+        [0.1, 0.2, 0.3, 0.4, 0.4, 0.4]
     """
-    if epoch <= 0:
-        return 0.0
     if num_gradual <= 1:
         return forget_rate
-    return forget_rate * min(epoch / (num_gradual - 1), 1.0)
+    return forget_rate * min((max(epoch, 0) + 1) / (num_gradual - 1), 1.0)
 
 
 def num_remember(batch_size: int, forget_rate: float) -> int:
