@@ -60,6 +60,12 @@ class Registry(Generic[T]):
                 f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}"
             ) from None
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (an unknown name is a :class:`UsageError`)."""
+        self.get(name)
+        del self._items[name.lower()]
+        self._help.pop(name.lower(), None)
+
     def names(self) -> list[str]:
         """All registered names, sorted."""
         return sorted(self._items)

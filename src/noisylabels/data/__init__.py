@@ -8,6 +8,7 @@
 See :func:`load_dataset` for the search order, downloads and the decoded-array cache.
 """
 
+from noisylabels.data.arrays import from_arrays, register_dataset, unregister_dataset
 from noisylabels.data.base import DatasetBundle
 from noisylabels.data.classes import (
     CIFAR10_CLASSES,
@@ -36,6 +37,9 @@ __all__ = [
     "DatasetInfo",
     "cifar100_coarse_labels",
     "dataset_info",
+    "from_arrays",
     "list_datasets",
     "load_dataset",
+    "register_dataset",
+    "unregister_dataset",
 ]

@@ -12,8 +12,10 @@ class DatasetBundle:
     """Train and test split of one dataset, held as tensors in memory.
 
     Images are ``uint8`` tensors of shape ``(N, C, H, W)`` (normalised on the fly by the trainer
-    with :attr:`mean` and :attr:`std`, given on the [0, 1] scale). Non-image datasets (``moons``)
-    hold ``float32`` features of shape ``(N, D)`` with ``mean``/``std`` per feature.
+    with :attr:`mean` and :attr:`std`, given on the [0, 1] scale); images that ``uint8`` cannot
+    hold exactly (see :func:`~noisylabels.data.from_arrays`) are ``float32`` on the same [0, 255]
+    scale. Non-image datasets (``moons``, tables) hold ``float32`` features of shape ``(N, D)``
+    with ``mean``/``std`` per feature.
 
     Attributes:
         name: Registry name of the dataset ("cifar10", "digits", ...).
@@ -44,8 +46,8 @@ class DatasetBundle:
 
     @property
     def is_image(self) -> bool:
-        """True for ``uint8`` image tensors, False for float feature vectors."""
-        return self.x_train.dtype == torch.uint8 and self.x_train.dim() == 4
+        """True for image tensors ``(N, C, H, W)``, False for feature vectors ``(N, D)``."""
+        return self.x_train.dim() == 4
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -712,4 +712,14 @@ def dataset_info(name: str, root: PathArg = None) -> DatasetInfo:
     read without unpickling) are their official sizes.
     """
     spec: Callable[..., Any] = DATASETS.get(name)
-    return spec.info(root)  # type: ignore[attr-defined]
+    info = getattr(spec, "info", None)
+    if info is not None:
+        return info(root)
+    # A plain function registered from user code: its sizes are known only by calling it.
+    from noisylabels.data.arrays import info_from_bundle
+
+    ds = spec(root)
+    if not isinstance(ds, DatasetBundle):
+        raise UsageError(f"dataset {name!r}: its function returned a {type(ds).__name__}, "
+                         "not a DatasetBundle (use noisylabels.data.from_arrays)")
+    return info_from_bundle(ds, DATASETS.describe(name), "registered in Python")
