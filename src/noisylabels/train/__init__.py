@@ -1,7 +1,27 @@
-"""The training engine: :func:`run` trains one :class:`TrainConfig` and returns its record."""
+"""The training engine: :func:`run` trains one :class:`TrainConfig` and returns its record.
 
+:func:`run` is the three stages :func:`prepare` (data, noise, split, method, optimiser),
+:func:`fit` (the epochs) and :func:`evaluate` (selection, final scores, record) in one call;
+:class:`Callback` objects observe a run through its :class:`RunState`.
+"""
+
+from noisylabels.train.callbacks import Callback
 from noisylabels.train.check import check_config
 from noisylabels.train.config import TrainConfig, from_dict, load_yaml
-from noisylabels.train.trainer import run, run_id
+from noisylabels.train.record import EpochRow
+from noisylabels.train.trainer import RunState, evaluate, fit, prepare, run, run_id
 
-__all__ = ["TrainConfig", "check_config", "from_dict", "load_yaml", "run", "run_id"]
+__all__ = [
+    "Callback",
+    "EpochRow",
+    "RunState",
+    "TrainConfig",
+    "check_config",
+    "evaluate",
+    "fit",
+    "from_dict",
+    "load_yaml",
+    "prepare",
+    "run",
+    "run_id",
+]

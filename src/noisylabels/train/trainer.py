@@ -12,14 +12,17 @@ leaves no trace on the caller's RNG.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
 import math
 import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,8 +39,9 @@ from noisylabels.train.augment import (
     augment,
     batch_source,
 )
+from noisylabels.train.callbacks import Callback, CallbackList, EpochLog, ProgressBar
 from noisylabels.train.config import TrainConfig, validate
-from noisylabels.train.record import SCHEMA_VERSION
+from noisylabels.train.record import SCHEMA_VERSION, EpochRow, WeightStats
 
 Log = Callable[[str], None]
 
@@ -145,13 +149,16 @@ def train_one_epoch(
     aug_gen: torch.Generator,
     autocast: Callable[[], Any],
     grad_clip: float | None,
-    weights_out: torch.Tensor,
+    weights_out: torch.Tensor | None,
     num_epochs: int,
     source: CropFlipSource | RowSource | None = None,
+    *,
+    on_batch_end: Callable[[Any, Any, Any], None] | None = None,
 ) -> EpochStats:
     """One pass over ``train`` in seeded random order: slice, augment, normalise, step.
 
-    Per-sample weights the method reports are written into ``weights_out`` by dataset index.
+    Per-sample weights the method reports are written into ``weights_out`` by training-split
+    position. ``on_batch_end(batch, out, state)`` is called after every optimiser step.
     With a ``source`` (see :func:`~noisylabels.train.augment.batch_source`), slicing, cropping
     and flipping are one gather from it.
     """
@@ -201,7 +208,10 @@ def train_one_epoch(
             stats.memorized += (hit & train.mislabeled[idx]).sum()
             if out.weights is not None:
                 stats.has_weights = True
-                weights_out[idx] = out.weights.detach().float()
+                if weights_out is not None:
+                    weights_out[idx] = out.weights.detach().float()
+        if on_batch_end is not None:
+            on_batch_end(batch, out, state)
     return stats
 
 
@@ -265,13 +275,527 @@ def _evaluate(
     return float((pred == y).float().mean()), pred
 
 
-def run(config: TrainConfig, *, progress: bool = False, log: Log | None = None) -> dict[str, Any]:
+def weight_stats(weights: torch.Tensor, mislabeled: torch.Tensor) -> WeightStats:
+    """Mean weight of clean and of mislabeled samples, and the weights' clean-vs-noisy AUROC."""
+    w, mis = weights, mislabeled
+    return WeightStats(
+        float(w[~mis].mean()) if (~mis).any() else None,
+        float(w[mis].mean()) if mis.any() else None,
+        auroc(w, ~mis),
+    )
+
+
+def weight_histogram(weights: torch.Tensor, mislabeled: torch.Tensor) -> dict[str, list[Any]]:
+    """30-bin histograms of the weights of clean and of mislabeled samples, on shared bins."""
+    w, mis = weights.cpu(), mislabeled.cpu()
+    hi = max(1.0, float(w.max()))
+    bins = torch.linspace(0, hi, 31)
+    return {
+        "bins": [round(float(b), 6) for b in bins],
+        "clean": torch.histc(w[~mis], bins=30, min=0, max=hi).int().tolist(),
+        "noisy": torch.histc(w[mis], bins=30, min=0, max=hi).int().tolist(),
+    }
+
+
+@dataclass(eq=False)
+class RunState:
+    """Everything a run holds between its stages (:func:`prepare`, :func:`fit`, :func:`evaluate`).
+
+    Callbacks receive it. The attributes meant for reading are the first ones below; the rest
+    is the trainer's working state.
+
+    Attributes:
+        config: The resolved configuration (with ``dataset``/``model`` set to what ran).
+        method: The training method; ``method.net`` is the evaluated network.
+        train_positions: ``int64`` tensor: training-split position -> row of the dataset's
+            training set (``batch.index`` holds training-split positions).
+        val_positions: The same for the noisy validation split.
+        noisy_labels: Labels trained on, for the whole training set (``int64``, CPU).
+        clean_labels: Clean labels of the whole training set (``int64``, CPU).
+        epoch: Epochs completed; during an epoch, its 0-based index.
+        rows: The finished epochs' record rows.
+        sample_weights: Last weight the method gave each training-split position (ones for
+            unweighted methods; ``has_weights`` says whether the method reports weights).
+        data: The dataset.
+        noise: The label-noise record (:class:`~noisylabels.noise.NoisyLabels`).
+        device: The training device.
+    """
+
+    config: TrainConfig
+    method: Any
+    train_positions: torch.Tensor
+    val_positions: torch.Tensor
+    noisy_labels: torch.Tensor
+    clean_labels: torch.Tensor
+    data: Any
+    noise: Any
+    device: torch.device
+    train: TrainSplit
+    val: TrainSplit
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    norm: Normalizer
+    augment: str
+    source: CropFlipSource | RowSource | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    order_gen: torch.Generator
+    aug_gen: torch.Generator
+    global_rng: torch.Tensor
+    model_name: str
+    steps_per_epoch: int
+    sample_weights: torch.Tensor
+    started_at: str
+    t_start: float
+    epoch: int = 0
+    global_step: int = 0
+    rows: list[EpochRow] = field(default_factory=list)
+    has_weights: bool = False
+    train_time: float = 0.0
+    eval_time: float = 0.0
+    last_test_eval_s: float = 0.0
+    best_val_so_far: float = -math.inf
+    kept_state: dict[str, torch.Tensor] | None = None
+
+    def autocast(self) -> Any:
+        """bf16 autocast on CUDA when ``config.amp`` is set; a no-op context otherwise."""
+        enabled = self.config.amp and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    @property
+    def num_train(self) -> int:
+        """Size of the training split."""
+        return int(self.train.x.shape[0])
+
+
+@contextlib.contextmanager
+def _run_rng(run: RunState) -> Iterator[None]:
+    """The run's own global-RNG stream: restored on entry, saved on exit, caller's left alone.
+
+    Library modules may draw from torch's global generator (a user model's dropout), so the
+    run carries that state from stage to stage (and into checkpoints) instead of sharing the
+    caller's.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.random.set_rng_state(run.global_rng)
+        try:
+            yield
+        finally:
+            run.global_rng = torch.random.get_rng_state()
+
+
+def _check_dataset(dataset: Any) -> None:
+    needed = ("x_train", "y_train", "x_test", "y_test", "classes", "mean", "std", "name")
+    missing = [a for a in needed if not hasattr(dataset, a)]
+    if missing:
+        raise UsageError(
+            f"dataset= needs a dataset object as noisylabels.data.load_dataset returns; "
+            f"{type(dataset).__name__} lacks {', '.join(missing)}"
+        )
+
+
+def _copy_network(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """A copy of ``model`` re-initialised from ``seed`` (every submodule's reset_parameters)."""
+    net = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for m in net.modules():
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset):
+                reset()
+    return net
+
+
+def prepare(
+    config: TrainConfig,
+    *,
+    dataset: Any = None,
+    model: torch.nn.Module | None = None,
+) -> RunState:
+    """Stage 1: data, label noise, split, augmentation, method, optimiser and schedule.
+
+    Args:
+        config: The configuration.
+        dataset: A dataset object (as :func:`noisylabels.data.load_dataset` returns) used
+            instead of loading ``config.dataset``; the record's ``config.dataset`` becomes its
+            name.
+        model: A module used as the (first) network instead of building ``config.model``;
+            methods with two networks (co-teaching) train a copy re-initialised from the seed
+            as the second. It is trained in place. The record's ``data.model`` is its class name.
+
+    Returns:
+        The :class:`RunState`, at epoch 0.
+    """
+    # Imported here: these packages import torch-heavy modules and are only needed for a run.
+    from noisylabels.data import load_dataset
+    from noisylabels.methods import build_method
+    from noisylabels.methods.base import MethodContext
+    from noisylabels.models import auto_model, get_model
+    from noisylabels.noise import NoiseSpec, corrupt
+
+    validate(config)
+    cfg = config
+    if dataset is not None:
+        _check_dataset(dataset)
+        cfg = cfg.replace(dataset=str(dataset.name))
+    if model is not None:
+        if not isinstance(model, torch.nn.Module):
+            raise UsageError(f"model= must be a torch.nn.Module, got {type(model).__name__}")
+        cfg = cfg.replace(model=type(model).__name__)
+    t_start = time.perf_counter()
+    started_at = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    device = resolve_device(cfg.device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)  # seeds the default init of new modules only
+
+        data = dataset if dataset is not None else load_dataset(cfg.dataset, root=cfg.data_root)
+        k = data.num_classes
+        y_all = data.y_train.cpu().numpy()
+        noise_seed = cfg.seed if cfg.noise_seed is None else cfg.noise_seed
+        spec: Any = cfg.noise
+        if not cfg.noise.lower().startswith("file:"):
+            spec = NoiseSpec.parse(cfg.noise, sampling=cfg.noise_sampling, seed=noise_seed)
+        # Instance-dependent noise reads the inputs; corrupt() standardises them class by class.
+        features = data.x_train if getattr(spec, "kind", None) == "instance" else None
+        noisy = corrupt(
+            y_all,
+            spec,
+            num_classes=k,
+            dataset=cfg.dataset,
+            features=features,
+            seed=noise_seed,
+            root=cfg.data_root,
+        )
+        y_noisy = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
+        y_clean = data.y_train.long()
+        mislabeled = y_noisy != y_clean
+
+        # Noisy validation split: the honest basis for model selection (it carries the noise).
+        split_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+        perm = torch.randperm(len(y_clean), generator=split_gen)
+        n_val = int(round(cfg.val_fraction * len(y_clean)))
+        val_idx, tr_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
+        if len(tr_idx) == 0:
+            raise UsageError(f"val_fraction={cfg.val_fraction} leaves no training samples")
+
+        def take(idx: torch.Tensor) -> TrainSplit:
+            return TrainSplit(
+                data.x_train[idx].to(device),
+                y_noisy[idx].to(device),
+                y_clean[idx].to(device),
+                mislabeled[idx].to(device),
+            )
+
+        train, val = take(tr_idx), take(val_idx)
+        x_test, y_test = data.x_test.to(device), data.y_test.long().to(device)
+
+        if cfg.normalization == "imagenet" and data.is_image and data.input_shape[0] == 3:
+            mean, std = IMAGENET_MEAN, IMAGENET_STD
+        else:
+            mean, std = data.mean, data.std
+        aug = cfg.augment
+        if aug == "auto":
+            aug = (
+                "crop+flip" if data.is_image and tuple(data.input_shape[1:]) == (32, 32) else "none"
+            )
+        if aug != "none" and not data.is_image:
+            raise UsageError(f"augment={aug!r} needs image data; {cfg.dataset} has feature vectors")
+
+        n_train = train.x.shape[0]
+        steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+        ctx = MethodContext(
+            num_classes=k,
+            num_train=n_train,
+            num_epochs=cfg.epochs,
+            steps_per_epoch=steps_per_epoch,
+            # The expected share of wrong labels (uniform:0.9 on 10 classes: 0.81), which is
+            # what co-teaching's default forget rate must match; also defined for human noise.
+            noise_rate=float(noisy.expected_rate),
+            seed=cfg.seed,
+            device=device,
+        )
+        if model is not None:
+            model_name = type(model).__name__
+        else:
+            model_name = cfg.model if cfg.model != "auto" else auto_model(data.input_shape)
+        n_built = 0
+
+        def make_network() -> torch.nn.Module:
+            # Each call gets its own init seed: co-teaching's two networks must start apart.
+            nonlocal n_built
+            n_built += 1
+            seed = cfg.seed + 7919 * (n_built - 1)
+            if model is not None:
+                return model if n_built == 1 else _copy_network(model, seed)
+            return get_model(cfg.model, data.input_shape, k, seed=seed)
+
+        method = build_method(cfg.method, ctx, make_network, **dict(cfg.method_params)).to(device)
+        # Conv nets train 20-40% faster on CPU in channels-last layout (same arithmetic).
+        channels_last = data.is_image and any(
+            isinstance(m, torch.nn.Conv2d) for m in method.modules()
+        )
+        if channels_last:
+            method = method.to(memory_format=torch.channels_last)
+            # Stored uint8 images in the same layout: normalising a batch is then one pass with
+            # no re-layout copy.
+            train.x, val.x = (
+                s.x.contiguous(memory_format=torch.channels_last) for s in (train, val)
+            )
+            x_test = x_test.contiguous(memory_format=torch.channels_last)
+        norm = Normalizer(mean, std, device, image=data.is_image, channels_last=channels_last)
+        opt = _optimizer(cfg, method.parameters())
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps_per_epoch))
+        order_gen = torch.Generator().manual_seed(cfg.seed + 2_000_003)
+        aug_gen = torch.Generator().manual_seed(cfg.seed + 3_000_017)
+        # Image batches are one gather from a prepared table (one op, not slice+pad+crop+flip).
+        source = batch_source(train.x, aug)
+        global_rng = torch.random.get_rng_state()
+    return RunState(
+        config=cfg,
+        method=method,
+        train_positions=tr_idx,
+        val_positions=val_idx,
+        noisy_labels=y_noisy,
+        clean_labels=y_clean.cpu(),
+        data=data,
+        noise=noisy,
+        device=device,
+        train=train,
+        val=val,
+        x_test=x_test,
+        y_test=y_test,
+        norm=norm,
+        augment=aug,
+        source=source,
+        optimizer=opt,
+        scheduler=sched,
+        order_gen=order_gen,
+        aug_gen=aug_gen,
+        global_rng=global_rng,
+        model_name=model_name,
+        steps_per_epoch=steps_per_epoch,
+        sample_weights=torch.ones(n_train, device=device),
+        started_at=started_at,
+        t_start=t_start,
+    )
+
+
+def _score_test(run: RunState) -> float:
+    cfg = run.config
+    return _evaluate(
+        run.method.net, run.x_test, run.y_test, run.norm, cfg.eval_batch_size, run.autocast
+    )[0]
+
+
+def fit(run: RunState, callbacks: Iterable[Callback] = ()) -> RunState:
+    """Stage 2: train from epoch ``run.epoch`` to ``config.epochs``, evaluating every epoch.
+
+    Each epoch: the method's epoch hooks, one pass over the training split in seeded order,
+    noisy-validation accuracy (and test accuracy with ``test_eval=every_epoch``), then the
+    epoch's :class:`~noisylabels.train.record.EpochRow` goes to the callbacks.
+
+    Raises:
+        NonFiniteLossError: The loss became NaN or infinite (names the epoch and step).
+    """
+    from noisylabels.methods.base import Batch, StepOutput, StepState
+
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(callbacks)
+    cfg, method, device = run.config, run.method, run.device
+    train, val = run.train, run.val
+    n_train = run.num_train
+    steps_per_epoch = run.steps_per_epoch
+    test_every_epoch = cfg.test_eval == "every_epoch"
+    on_batch = None
+    if cbs.batch_callbacks:
+
+        def on_batch(batch: Batch, out: StepOutput, state: StepState) -> None:
+            cbs.on_batch_end(run, batch, out, state)
+
+    with _run_rng(run):
+        cbs.on_train_start(run)
+        while run.epoch < cfg.epochs:
+            epoch = run.epoch
+            state = StepState(epoch, run.global_step, cfg.epochs, steps_per_epoch)
+            method.train()
+            method.on_epoch_start(state)
+            t0 = time.perf_counter()
+            stats = train_one_epoch(
+                method,
+                run.optimizer,
+                run.scheduler,
+                train,
+                run.norm,
+                run.augment,
+                cfg.batch_size,
+                epoch,
+                run.global_step,
+                run.order_gen,
+                run.aug_gen,
+                run.autocast,
+                cfg.grad_clip,
+                run.sample_weights,
+                cfg.epochs,
+                run.source,
+                on_batch_end=on_batch,
+            )
+            run.global_step += steps_per_epoch
+            run.has_weights = run.has_weights or stats.has_weights
+            method.on_epoch_end(StepState(epoch, run.global_step, cfg.epochs, steps_per_epoch))
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t_train = time.perf_counter() - t0
+            run.train_time += t_train
+
+            t1 = time.perf_counter()
+            val_acc, _ = _evaluate(
+                method.net, val.x, val.y, run.norm, cfg.eval_batch_size, run.autocast
+            )
+            test_acc: float | None = None
+            if test_every_epoch:
+                t2 = time.perf_counter()
+                test_acc = _score_test(run)
+                run.last_test_eval_s = time.perf_counter() - t2
+            elif not math.isnan(val_acc) and val_acc >= run.best_val_so_far:
+                # This epoch is the selection so far (ties go to the later epoch, as in
+                # evaluate): keep its weights unless it is the last epoch, whose model is still
+                # in hand at the end.
+                run.best_val_so_far = val_acc
+                if epoch < cfg.epochs - 1:
+                    run.kept_state = {
+                        n: t.detach().clone() for n, t in method.net.state_dict().items()
+                    }
+            t3 = time.perf_counter()
+            run.eval_time += t3 - t1
+
+            n_mis = int(train.mislabeled.sum())
+            row = EpochRow(
+                epoch=epoch + 1,
+                lr=stats.lr,
+                train_loss=float(stats.loss_sum) / n_train,
+                train_acc_noisy=int(stats.correct_noisy) / n_train,
+                train_acc_clean=int(stats.correct_clean) / n_train,
+                memorization=int(stats.memorized) / n_mis if n_mis else None,
+                val_acc_noisy=None if math.isnan(val_acc) else val_acc,
+                test_acc=test_acc,
+                time_s=t_train,
+                eval_time_s=t3 - t1,
+                weights=(
+                    weight_stats(run.sample_weights, train.mislabeled) if run.has_weights else None
+                ),
+            )
+            run.rows.append(row)
+            run.epoch = epoch + 1
+            cbs.on_epoch_end(run, row)
+    return run
+
+
+def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any]:
+    """Stage 3: model selection, final test scores and the run's JSON record.
+
+    The selected epoch is the one with the best noisy-validation accuracy (the last among
+    ties); without a validation split it is the last epoch. With ``test_eval=selected`` the
+    last model and the kept weights of the selected epoch are scored here.
+
+    Returns:
+        The record (see :mod:`noisylabels.train.record`); the callbacks' ``on_train_end`` get it.
+    """
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(callbacks)
+    cfg = run.config
+    if run.epoch < cfg.epochs:
+        raise UsageError(f"evaluate() needs a finished run: {run.epoch} of {cfg.epochs} epochs")
+    test_every_epoch = cfg.test_eval == "every_epoch"
+    rows = run.rows
+    with _run_rng(run):
+        vals = [r.val_acc_noisy for r in rows]
+        if all(v is not None for v in vals):
+            # Last epoch among ties: later models have seen more data at the same accuracy.
+            best_val = max(vals)  # type: ignore[type-var]
+            sel = max(i for i, v in enumerate(vals) if v == best_val)
+        else:
+            sel = len(rows) - 1
+        if not test_every_epoch:
+            # Score the last model, then the kept weights of the selected epoch (if another
+            # one: its weights were kept when it reached the best noisy-validation accuracy).
+            t2 = time.perf_counter()
+            rows[-1] = dataclasses.replace(rows[-1], test_acc=_score_test(run))
+            run.last_test_eval_s = time.perf_counter() - t2
+            if sel != len(rows) - 1:
+                assert run.kept_state is not None
+                run.method.net.load_state_dict(run.kept_state)
+                rows[sel] = dataclasses.replace(rows[sel], test_acc=_score_test(run))
+            run.eval_time += time.perf_counter() - t2
+    test_accs = [r.test_acc for r in rows]
+    weights_hist = None
+    if run.has_weights:
+        weights_hist = weight_histogram(run.sample_weights, run.train.mislabeled)
+    noisy = run.noise
+    n_test = run.x_test.shape[0]
+    record = {
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id(cfg),
+        "status": "ok",
+        "error": None,
+        "config": cfg.to_dict(),
+        "method_hparams": _jsonable(run.method.hparams()),
+        "versions": versions(),
+        "device": device_description(run.device),
+        "noise": {
+            "spec": str(noisy.spec),
+            "kind": getattr(noisy.spec, "kind", None),
+            "rate": _noise_rate(noisy.spec),
+            "sampling": getattr(noisy.spec, "sampling", cfg.noise_sampling),
+            "realised_rate": float(noisy.realised_rate),
+            "realised_rate_train": float(run.train.mislabeled.float().mean()),
+            "num_noisy": int((run.noisy_labels != run.clean_labels).sum()),
+        },
+        "data": {
+            "source": run.data.source,
+            "num_train": run.num_train,
+            "num_val": int(run.val.x.shape[0]),
+            "num_test": n_test,
+            "num_classes": run.data.num_classes,
+            "augment": run.augment,
+            "model": run.model_name,
+        },
+        "epochs": [r.to_json() for r in rows],
+        "final": {
+            "test_acc_last": test_accs[-1],
+            "test_acc_selected": test_accs[sel],
+            "selected_epoch": sel + 1,
+            "test_acc_best": max(test_accs) if test_every_epoch else None,  # type: ignore
+            "train_time_s": run.train_time,
+            "eval_time_s": run.eval_time,
+            "inference_ms_per_1000": 1000.0 * run.last_test_eval_s / max(1, n_test) * 1000.0,
+        },
+        "weights": weights_hist,
+        "started_at": run.started_at,
+        "wall_time_s": time.perf_counter() - run.t_start,
+    }
+    with _run_rng(run):
+        cbs.on_train_end(run, record)
+    return record
+
+
+def run(
+    config: TrainConfig,
+    *,
+    callbacks: Iterable[Callback] = (),
+    dataset: Any = None,
+    model: torch.nn.Module | None = None,
+    progress: bool = False,
+    log: Log | None = None,
+) -> dict[str, Any]:
     """Train one configuration and return its JSON-serialisable record.
 
-    See :mod:`noisylabels.train.record` for the record's fields.
+    The three stages :func:`prepare`, :func:`fit` and :func:`evaluate` in one call. See
+    :mod:`noisylabels.train.record` for the record's fields.
 
     Args:
         config: The resolved configuration.
+        callbacks: :class:`~noisylabels.train.callbacks.Callback` objects, called in order.
+        dataset: A dataset object used instead of loading ``config.dataset``
+            (see :func:`prepare`).
+        model: A module used as the (first) network instead of ``config.model``.
         progress: Show a progress bar over epochs (stderr).
         log: Called with one line per epoch (e.g. ``print``); None for silence.
 
@@ -285,289 +809,24 @@ def run(config: TrainConfig, *, progress: bool = False, log: Log | None = None) 
         >>> rec["status"], 0.0 <= rec["final"]["test_acc_last"] <= 1.0
         ('ok', True)
     """
-    validate(config)
-    with torch.random.fork_rng(devices=[]):
-        return _run(config, progress=progress, log=log)
-
-
-def _run(cfg: TrainConfig, *, progress: bool, log: Log | None) -> dict[str, Any]:
-    # Imported here: these packages import torch-heavy modules and are only needed for a run.
-    from noisylabels.data import load_dataset
-    from noisylabels.methods import build_method
-    from noisylabels.methods.base import MethodContext, StepState
-    from noisylabels.models import auto_model, get_model
-    from noisylabels.noise import NoiseSpec, corrupt
     from noisylabels.train.allocator import tune_allocator
 
-    t_start = time.perf_counter()
+    validate(config)
     tune_allocator()
-    started_at = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)  # inside fork_rng: seeds the default init of new modules only
-
-    data = load_dataset(cfg.dataset, root=cfg.data_root)
-    k = data.num_classes
-    y_all = data.y_train.cpu().numpy()
-    noise_seed = cfg.seed if cfg.noise_seed is None else cfg.noise_seed
-    spec: Any = cfg.noise
-    if not cfg.noise.lower().startswith("file:"):
-        spec = NoiseSpec.parse(cfg.noise, sampling=cfg.noise_sampling, seed=noise_seed)
-    # Instance-dependent noise reads the inputs; corrupt() standardises them class by class.
-    features = data.x_train if getattr(spec, "kind", None) == "instance" else None
-    noisy = corrupt(
-        y_all,
-        spec,
-        num_classes=k,
-        dataset=cfg.dataset,
-        features=features,
-        seed=noise_seed,
-        root=cfg.data_root,
-    )
-    y_noisy = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
-    y_clean = data.y_train.long()
-    mislabeled = y_noisy != y_clean
-
-    # Noisy validation split: the honest basis for model selection (it carries the same noise).
-    split_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
-    perm = torch.randperm(len(y_clean), generator=split_gen)
-    n_val = int(round(cfg.val_fraction * len(y_clean)))
-    val_idx, tr_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
-    if len(tr_idx) == 0:
-        raise UsageError(f"val_fraction={cfg.val_fraction} leaves no training samples")
-
-    def take(idx: torch.Tensor) -> TrainSplit:
-        return TrainSplit(
-            data.x_train[idx].to(device),
-            y_noisy[idx].to(device),
-            y_clean[idx].to(device),
-            mislabeled[idx].to(device),
-        )
-
-    train, val = take(tr_idx), take(val_idx)
-    x_test, y_test = data.x_test.to(device), data.y_test.long().to(device)
-
-    if cfg.normalization == "imagenet" and data.is_image and data.input_shape[0] == 3:
-        mean, std = IMAGENET_MEAN, IMAGENET_STD
-    else:
-        mean, std = data.mean, data.std
-    aug = cfg.augment
-    if aug == "auto":
-        aug = "crop+flip" if data.is_image and tuple(data.input_shape[1:]) == (32, 32) else "none"
-    if aug != "none" and not data.is_image:
-        raise UsageError(f"augment={aug!r} needs image data; {cfg.dataset} has feature vectors")
-
-    n_train = train.x.shape[0]
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    ctx = MethodContext(
-        num_classes=k,
-        num_train=n_train,
-        num_epochs=cfg.epochs,
-        steps_per_epoch=steps_per_epoch,
-        # The expected share of wrong labels (uniform:0.9 on 10 classes: 0.81), which is what
-        # co-teaching's default forget rate must match; also defined for human noise.
-        noise_rate=float(noisy.expected_rate),
-        seed=cfg.seed,
-        device=device,
-    )
-    model_name = cfg.model
-    n_built = 0
-
-    def make_network() -> torch.nn.Module:
-        # Each call gets its own init seed: co-teaching's two networks must start apart.
-        nonlocal n_built
-        n_built += 1
-        return get_model(model_name, data.input_shape, k, seed=cfg.seed + 7919 * (n_built - 1))
-
-    method = build_method(cfg.method, ctx, make_network, **dict(cfg.method_params)).to(device)
-    # Conv nets train 20-40% faster on this CPU in channels-last layout (same arithmetic).
-    channels_last = data.is_image and any(isinstance(m, torch.nn.Conv2d) for m in method.modules())
-    if channels_last:
-        method = method.to(memory_format=torch.channels_last)
-        # Stored uint8 images in the same layout: normalising a batch is then one pass with no
-        # re-layout copy.
-        train.x, val.x = (s.x.contiguous(memory_format=torch.channels_last) for s in (train, val))
-        x_test = x_test.contiguous(memory_format=torch.channels_last)
-    norm = Normalizer(mean, std, device, image=data.is_image, channels_last=channels_last)
-    opt = _optimizer(cfg, method.parameters())
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps_per_epoch))
-    use_amp = cfg.amp and device.type == "cuda"
-
-    def autocast() -> Any:
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp)
-
-    order_gen = torch.Generator().manual_seed(cfg.seed + 2_000_003)
-    aug_gen = torch.Generator().manual_seed(cfg.seed + 3_000_017)
-    # Image batches are one gather from a prepared table (one op instead of slice+pad+crop+flip).
-    source = batch_source(train.x, aug)
-
-    epochs: list[dict[str, Any]] = []
-    weights_all = torch.ones(n_train, device=device)
-    has_weights = False
-    train_time = eval_time = 0.0
-    last_test_eval_s = 0.0
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.epochs, desc=f"{cfg.method} {cfg.noise}", unit="epoch", leave=False)
-
-    def score_test() -> float:
-        return _evaluate(method.net, x_test, y_test, norm, cfg.eval_batch_size, autocast)[0]
-
-    test_every_epoch = cfg.test_eval == "every_epoch"
-    best_val_so_far = -math.inf
-    kept_state: dict[str, torch.Tensor] | None = None
-    global_step = 0
-    for epoch in range(cfg.epochs):
-        state = StepState(epoch, global_step, cfg.epochs, steps_per_epoch)
-        method.train()
-        method.on_epoch_start(state)
-        t0 = time.perf_counter()
-        stats = train_one_epoch(
-            method,
-            opt,
-            sched,
-            train,
-            norm,
-            aug,
-            cfg.batch_size,
-            epoch,
-            global_step,
-            order_gen,
-            aug_gen,
-            autocast,
-            cfg.grad_clip,
-            weights_all,
-            cfg.epochs,
-            source,
-        )
-        global_step += steps_per_epoch
-        has_weights = has_weights or stats.has_weights
-        lr_epoch = stats.lr
-        method.on_epoch_end(StepState(epoch, global_step, cfg.epochs, steps_per_epoch))
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t_train = time.perf_counter() - t0
-        train_time += t_train
-
-        t1 = time.perf_counter()
-        val_acc, _ = _evaluate(method.net, val.x, val.y, norm, cfg.eval_batch_size, autocast)
-        test_acc: float | None = None
-        if test_every_epoch:
-            t2 = time.perf_counter()
-            test_acc = score_test()
-            last_test_eval_s = time.perf_counter() - t2
-        elif not math.isnan(val_acc) and val_acc >= best_val_so_far:
-            # This epoch is the selection so far (ties go to the later epoch, as below): keep its
-            # weights unless it is the last epoch, whose model is still in hand at the end.
-            best_val_so_far = val_acc
-            if epoch < cfg.epochs - 1:
-                kept_state = {n: t.detach().clone() for n, t in method.net.state_dict().items()}
-        t3 = time.perf_counter()
-        eval_time += t3 - t1
-
-        n_mis = int(train.mislabeled.sum())
-        row: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "lr": lr_epoch,
-            "train_loss": float(stats.loss_sum) / n_train,
-            "train_acc_noisy": int(stats.correct_noisy) / n_train,
-            "train_acc_clean": int(stats.correct_clean) / n_train,
-            "memorization": int(stats.memorized) / n_mis if n_mis else None,
-            "val_acc_noisy": None if math.isnan(val_acc) else val_acc,
-            "test_acc": test_acc,
-            "time_s": t_train,
-            "eval_time_s": t3 - t1,
-        }
-        if has_weights:
-            w, mis = weights_all, train.mislabeled
-            row["weight_mean_clean"] = float(w[~mis].mean()) if (~mis).any() else None
-            row["weight_mean_noisy"] = float(w[mis].mean()) if mis.any() else None
-            row["weight_auroc"] = auroc(w, ~mis)
-        epochs.append(row)
-        if log is not None:
-            log(_epoch_line(row, cfg.epochs))
-        if bar is not None:
-            bar.update(1)
-            shown = {"val": f"{row['val_acc_noisy'] or 0:.3f}"}
-            if test_acc is not None:
-                shown["test"] = f"{test_acc:.3f}"
-            bar.set_postfix(shown)
+    cbs = list(callbacks)
+    bar = ProgressBar() if progress else None
+    if log is not None:
+        cbs.append(EpochLog(log))
     if bar is not None:
-        bar.close()
-
-    vals = [r["val_acc_noisy"] for r in epochs]
-    if all(v is not None for v in vals):
-        # Last epoch among the ties: later models have seen more data at the same noisy accuracy.
-        best_val = max(vals)
-        sel = max(i for i, v in enumerate(vals) if v == best_val)
-    else:
-        sel = len(epochs) - 1
-    if not test_every_epoch:
-        # Score the last model, then the kept weights of the selected epoch (if another one:
-        # its weights were kept when it reached the best noisy-validation accuracy so far).
-        t2 = time.perf_counter()
-        epochs[-1]["test_acc"] = score_test()
-        last_test_eval_s = time.perf_counter() - t2
-        if sel != len(epochs) - 1:
-            assert kept_state is not None
-            method.net.load_state_dict(kept_state)
-            epochs[sel]["test_acc"] = score_test()
-        eval_time += time.perf_counter() - t2
-    test_accs = [r["test_acc"] for r in epochs]
-    weights_hist = None
-    if has_weights:
-        w = weights_all.cpu()
-        mis = train.mislabeled.cpu()
-        hi = max(1.0, float(w.max()))
-        bins = torch.linspace(0, hi, 31)
-        weights_hist = {
-            "bins": [round(float(b), 6) for b in bins],
-            "clean": torch.histc(w[~mis], bins=30, min=0, max=hi).int().tolist(),
-            "noisy": torch.histc(w[mis], bins=30, min=0, max=hi).int().tolist(),
-        }
-    n_test = x_test.shape[0]
-    return {
-        "schema": SCHEMA_VERSION,
-        "run_id": run_id(cfg),
-        "status": "ok",
-        "error": None,
-        "config": cfg.to_dict(),
-        "method_hparams": _jsonable(method.hparams()),
-        "versions": versions(),
-        "device": device_description(device),
-        "noise": {
-            "spec": str(noisy.spec),
-            "kind": getattr(noisy.spec, "kind", None),
-            "rate": _noise_rate(noisy.spec),
-            "sampling": getattr(noisy.spec, "sampling", cfg.noise_sampling),
-            "realised_rate": float(noisy.realised_rate),
-            "realised_rate_train": float(train.mislabeled.float().mean()),
-            "num_noisy": int(mislabeled.sum()),
-        },
-        "data": {
-            "source": data.source,
-            "num_train": n_train,
-            "num_val": int(val.x.shape[0]),
-            "num_test": n_test,
-            "num_classes": k,
-            "augment": aug,
-            "model": model_name if model_name != "auto" else auto_model(data.input_shape),
-        },
-        "epochs": epochs,
-        "final": {
-            "test_acc_last": test_accs[-1],
-            "test_acc_selected": test_accs[sel],
-            "selected_epoch": sel + 1,
-            "test_acc_best": max(test_accs) if test_every_epoch else None,
-            "train_time_s": train_time,
-            "eval_time_s": eval_time,
-            "inference_ms_per_1000": 1000.0 * last_test_eval_s / max(1, n_test) * 1000.0,
-        },
-        "weights": weights_hist,
-        "started_at": started_at,
-        "wall_time_s": time.perf_counter() - t_start,
-    }
+        cbs.append(bar)
+    all_cbs = CallbackList(cbs)
+    try:
+        state = prepare(config, dataset=dataset, model=model)
+        fit(state, all_cbs)
+        return evaluate(state, all_cbs)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
@@ -580,17 +839,3 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = str(v)
     return out
-
-
-def _epoch_line(r: dict[str, Any], total: int) -> str:
-    val = "  -  " if r["val_acc_noisy"] is None else f"{100 * r['val_acc_noisy']:5.2f}"
-    test = "" if r["test_acc"] is None else f"test {100 * r['test_acc']:5.2f}%"
-    mem = "" if r["memorization"] is None else f" mem {100 * r['memorization']:5.2f}%"
-    w = ""
-    if r.get("weight_auroc") is not None:
-        w = f" w-auroc {r['weight_auroc']:.3f}"
-    return (
-        f"epoch {r['epoch']:>3}/{total} loss {r['train_loss']:.4f} "
-        f"train(noisy) {100 * r['train_acc_noisy']:5.2f}% val(noisy) {val}% "
-        f"{test}{mem}{w} ({r['time_s']:.1f}s)"
-    )
