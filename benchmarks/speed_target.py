@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from noisylabels.bench.grid import expand_grid, load_grid, normalise_grid
-from noisylabels.bench.results import load_records
-from noisylabels.bench.sweep import run_sweep, sidecar, train_runner, utc_now
+from noisylabels.bench.results import load_records, sidecar, utc_now
+from noisylabels.bench.sweep import run_sweep, train_runner
 from noisylabels.data import dataset_info
 from noisylabels.train import run_id
 from noisylabels.train.allocator import tune_allocator

@@ -15,7 +15,6 @@ sessions), the summed per-run wall times, and their ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -24,8 +23,12 @@ import torch.nn.functional as F
 
 from noisylabels.bench.commands import parse_seeds
 from noisylabels.bench.report import select_seeds
-from noisylabels.bench.results import load_records
-from noisylabels.bench.sweep import close_stale_sessions, parse_utc
+from noisylabels.bench.results import (
+    ResultsStore,
+    close_stale_sessions,
+    load_records,
+    parse_utc,
+)
 from noisylabels.data import dataset_info
 from noisylabels.errors import UsageError
 from noisylabels.models import get_model
@@ -121,10 +124,9 @@ def main() -> None:
         f"all {len(recs)} runs: compute floor {floor:.0f} s; sum of run wall times "
         f"{run_wall:.0f} s = {run_wall / floor:.2f} x floor"
     )
-    meta_path = args.results.with_suffix(".meta.json")
-    if not meta_path.exists():
+    sessions = ResultsStore(args.results).sessions()
+    if not sessions:
         return
-    sessions = json.loads(meta_path.read_text()).get("sessions", [])
     # A session killed since the last sweep of this file is still "running" there: close it as
     # the next sweep would (counted up to the end of its last finished run), without writing.
     close_stale_sessions(sessions, args.results)

@@ -256,7 +256,7 @@ def test_cli_report_files_stdout_and_errors(tmp_path, capsys):
 
 
 def test_sweep_info_names_the_last_invocation_that_ran_something(tmp_path):
-    from noisylabels.bench.sweep import sidecar
+    from noisylabels.bench.results import sidecar
 
     out = tmp_path / "r.jsonl"
     out.write_text(json.dumps(rec("ce", "clean", 0, 0.9)) + "\n")

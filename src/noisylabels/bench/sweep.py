@@ -21,7 +21,6 @@ marks such an entry ``killed``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import signal
@@ -33,15 +32,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from noisylabels import __version__
 from noisylabels.bench.grid import RunSpec, method_display
-from noisylabels.bench.results import ResultsWriter, finished_ids, load_records
+from noisylabels.bench.results import ResultsStore, utc_now
 from noisylabels.errors import UsageError
 from noisylabels.train.config import TrainConfig
 from noisylabels.train.record import SCHEMA_VERSION
@@ -55,21 +51,6 @@ def train_runner(config: TrainConfig) -> dict[str, Any]:
     from noisylabels.train import run
 
     return run(config, progress=False)
-
-
-def sidecar(results: str | Path, suffix: str) -> Path:
-    """A file next to ``results``: (``runs/r.jsonl``, ``.meta.json``) -> ``runs/r.meta.json``."""
-    p = Path(results)
-    stem = p.stem if p.suffix == ".jsonl" else p.name
-    return p.with_name(stem + suffix)
-
-
-_STAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def utc_now() -> str:
-    """Current UTC time as ``2026-11-21T14:00:00Z``."""
-    return datetime.now(timezone.utc).strftime(_STAMP)
 
 
 def one_line(exc: BaseException) -> str:
@@ -237,16 +218,26 @@ def run_sweep(
         raise UsageError(f"--threads must be >= 1, got {threads}")
     runner = train_runner if runner is None else runner
     out = Path(out)
-    with ResultsWriter(out) as writer:  # lock first: a second sweep on this file fails here
-        done = finished_ids(out, include_failed=not retry_failed)
+    store = ResultsStore(out)
+    with store.writer() as writer:  # lock first: a second sweep on this file fails here
+        done = store.finished_ids(include_failed=not retry_failed)
         todo = [r for r in runs if r.run_id not in done]
         result = SweepResult(planned=len(runs), skipped=len(runs) - len(todo))
         if grid is not None:
-            sidecar(out, ".grid.yaml").write_text(
-                yaml.safe_dump(grid, sort_keys=False, allow_unicode=True)
-            )
-        meta = _Meta(
-            sidecar(out, ".meta.json"), out, workers, threads, len(runs), result.skipped, command
+            writer.save_grid(grid)
+        machine_info = machine()
+        session = writer.session(
+            command=command,
+            workers=workers,
+            threads_per_run=threads
+            or (max(1, _cores() // workers) if workers > 1 else machine_info["torch_threads"]),
+            planned=len(runs),
+            skipped=result.skipped,
+            ok=0,
+            failed=0,
+            status="running",
+            machine=machine_info,
+            versions=versions(),
         )
         reporter = _Reporter(progress, total=len(todo), skipped=result.skipped)
         t0 = time.perf_counter()
@@ -258,7 +249,7 @@ def run_sweep(
                 result.ok += 1
             else:
                 result.failed += 1
-            meta.progress(result, time.perf_counter() - t0)
+            session.progress(result.ok, result.failed, time.perf_counter() - t0)
             reporter.update(rec)
 
         try:
@@ -274,7 +265,9 @@ def run_sweep(
         finally:
             result.wall_time_s = time.perf_counter() - t0
             reporter.close()
-            meta.finish(result)
+            session.finish(
+                result.ok, result.failed, result.wall_time_s, interrupted=result.interrupted
+            )
     return result
 
 
@@ -411,113 +404,3 @@ class _Reporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-class _Meta:
-    """``results.meta.json``: one session entry per invocation, rewritten atomically."""
-
-    def __init__(
-        self,
-        path: Path,
-        results: Path,
-        workers: int,
-        threads: int | None,
-        planned: int,
-        skipped: int,
-        command: str | None,
-    ) -> None:
-        self.path = path
-        try:
-            data = json.loads(path.read_text())
-            if not isinstance(data, dict) or not isinstance(data.get("sessions"), list):
-                raise ValueError
-        except (OSError, ValueError):
-            data = {"sessions": []}
-        data["results"] = results.name
-        data["grid"] = sidecar(results, ".grid.yaml").name
-        close_stale_sessions(data["sessions"], results)
-        self.data = data
-        machine_info = machine()
-        self.session: dict[str, Any] = {
-            "started_at": utc_now(),
-            "ended_at": None,
-            "wall_time_s": None,
-            "command": command,
-            "workers": workers,
-            "threads_per_run": threads
-            or (max(1, _cores() // workers) if workers > 1 else machine_info["torch_threads"]),
-            "planned": planned,
-            "skipped": skipped,
-            "ok": 0,
-            "failed": 0,
-            "status": "running",
-            "machine": machine_info,
-            "versions": versions(),
-        }
-        data["sessions"].append(self.session)
-        self._write()
-
-    def progress(self, result: SweepResult, wall: float) -> None:
-        """Counts and wall time so far, written after each finished run (see the module doc)."""
-        self.session.update(ok=result.ok, failed=result.failed, wall_time_s=round(wall, 3))
-        self._write()
-
-    def finish(self, result: SweepResult) -> None:
-        self.session.update(
-            ended_at=utc_now(),
-            wall_time_s=round(result.wall_time_s, 3),
-            ok=result.ok,
-            failed=result.failed,
-            status="interrupted" if result.interrupted else "finished",
-        )
-        self._write()
-
-    def _write(self) -> None:
-        sessions = self.data["sessions"]
-        self.data["wall_time_s"] = round(sum(s.get("wall_time_s") or 0.0 for s in sessions), 3)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2) + "\n")
-        os.replace(tmp, self.path)
-
-
-def parse_utc(text: object) -> float | None:
-    """Seconds since the epoch of a ``2026-11-21T14:00:00Z`` stamp; None if it is not one."""
-    try:
-        return datetime.strptime(str(text), _STAMP).replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return None
-
-
-def close_stale_sessions(sessions: list[dict[str, Any]], results: Path) -> None:
-    """Mark the meta entries still ``running`` as ``killed``, in place.
-
-    A sweep calls this holding the results file's exclusive lock, so no live sweep owns such an
-    entry: its process died before its ``finally`` ran (readers that do not hold the lock use it
-    on a copy they do not write back). Entries written by this version already count the
-    finished runs and their time; an older entry without a wall time gets both from the records
-    that started inside it (up to the next entry's start), its wall time ending with the last.
-    """
-    records: list[dict[str, Any]] | None = None
-    for i, s in enumerate(sessions):
-        if s.get("status") != "running":
-            continue
-        s["status"] = "killed"
-        start = parse_utc(s.get("started_at"))
-        if start is None:  # a hand-edited entry: nothing to derive from
-            continue
-        if s.get("wall_time_s") is None:
-            if records is None:
-                records = load_records(results, warn=False) if results.exists() else []
-            nxt = parse_utc(sessions[i + 1].get("started_at")) if i + 1 < len(sessions) else None
-            end = math.inf if nxt is None else nxt
-            inside = []
-            for r in records:
-                began = parse_utc(r.get("started_at"))
-                if began is not None and start <= began < end:
-                    inside.append((began + float(r.get("wall_time_s") or 0), r))
-            s["ok"] = sum(r.get("status") == "ok" for _, r in inside)
-            s["failed"] = len(inside) - s["ok"]
-            s["wall_time_s"] = round(max((e for e, _ in inside), default=start) - start, 3)
-        if s.get("ended_at") is None:
-            end_ts = start + float(s["wall_time_s"])
-            s["ended_at"] = datetime.fromtimestamp(end_ts, timezone.utc).strftime(_STAMP)
