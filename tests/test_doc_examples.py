@@ -1,0 +1,146 @@
+"""Every ```python block of README.md and docs/*.md runs.
+
+Blocks of one file run in order in one namespace, in a temporary working directory, so a later
+block may use what an earlier one defined. A block preceded by the line ``<!-- skip-example -->``
+is not run. A block that names a real dataset (CIFAR-10/100, MNIST, Fashion-MNIST, CIFAR-10N) runs
+only when ``NOISYLABELS_DATA`` points at the data, as the loaders read it from there.
+
+Examples are user code: they may draw from the global RNG (``torch.randn``), so each runs inside
+a forked RNG state, and whatever they register (a loss, a model) is removed again after the last
+block, so other tests see the built-in registries only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SKIP_MARK = "<!-- skip-example -->"
+REAL_DATA = re.compile(r"""["'](cifar10|cifar100|mnist|fashion-mnist)["']|cifar10n|\broot=""")
+
+
+@dataclass(frozen=True)
+class Block:
+    path: Path
+    line: int  # 1-based line of the opening fence
+    code: str
+    skip: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def needs_data(self) -> bool:
+        return bool(REAL_DATA.search(self.code))
+
+
+def python_blocks(path: Path) -> list[Block]:
+    """The fenced python blocks of a Markdown file, in order."""
+    blocks: list[Block] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        fence = lines[i].strip()
+        if fence.startswith("```"):
+            start, lang = i, fence[3:].strip().lower()
+            i += 1
+            body = []
+            while i < len(lines) and not lines[i].strip().startswith("```"):
+                body.append(lines[i])
+                i += 1
+            if lang in ("python", "py"):
+                before = next((s.strip() for s in reversed(lines[:start]) if s.strip()), "")
+                blocks.append(Block(path, start + 1, "\n".join(body) + "\n", before == SKIP_MARK))
+        i += 1
+    return blocks
+
+
+BLOCKS = [b for p in DOC_FILES for b in python_blocks(p)]
+
+
+def _registries() -> list:
+    from noisylabels.registry import Registry
+
+    found = {}
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("noisylabels") and mod is not None:
+            for value in vars(mod).values():
+                if isinstance(value, Registry):
+                    found[id(value)] = value
+    return list(found.values())
+
+
+class _DocFile:
+    """One Markdown file's shared namespace and working directory."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.namespace: dict = {"__name__": "__doc_example__"}
+        self.done = 0
+
+
+@pytest.fixture(scope="module")
+def doc_files(tmp_path_factory):
+    # Import every registry before the snapshot.
+    for name in ("bench.report", "data", "losses", "methods", "models", "noise", "train"):
+        importlib.import_module(f"noisylabels.{name}")
+
+    saved = [(r, dict(r._items), dict(r._help)) for r in _registries()]
+    files = {p: _DocFile(tmp_path_factory.mktemp(p.stem)) for p in DOC_FILES}
+    yield files
+    for reg, items, helps in saved:
+        reg._items.clear()
+        reg._items.update(items)
+        reg._help.clear()
+        reg._help.update(helps)
+
+
+def _execute(block: Block, doc: _DocFile, monkeypatch) -> None:
+    monkeypatch.chdir(doc.workdir)
+    # Examples are user code and may draw from numpy's legacy global RNG; put it back.
+    np_state = np.random.get_state()  # noqa: NPY002
+    try:
+        with torch.random.fork_rng(devices=[]):
+            code = compile(block.code, block.id, "exec")
+            exec(code, doc.namespace)
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+
+
+def _runnable(block: Block) -> bool:
+    return not block.skip and not (block.needs_data and not os.environ.get("NOISYLABELS_DATA"))
+
+
+def test_doc_files_have_examples():
+    """The extraction finds the blocks (a broken parser would make every example test vacuous)."""
+    per_file = {p.name: len(python_blocks(p)) for p in DOC_FILES}
+    assert per_file["README.md"] >= 2
+    assert sum(per_file.values()) >= 10
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_doc_example_runs(block: Block, doc_files, monkeypatch):
+    if block.skip:
+        pytest.skip(f"marked {SKIP_MARK}")
+    if block.needs_data and not os.environ.get("NOISYLABELS_DATA"):
+        pytest.skip("names a real dataset: set NOISYLABELS_DATA to the folder with the data files")
+    doc = doc_files[block.path]
+    same_file = [b for b in BLOCKS if b.path == block.path]
+    index = same_file.index(block)
+    # Run the earlier blocks of the file first when this one is selected alone (-k).
+    for earlier in same_file[doc.done : index]:
+        if _runnable(earlier):
+            _execute(earlier, doc, monkeypatch)
+    doc.done = max(doc.done, index + 1)
+    _execute(block, doc, monkeypatch)
