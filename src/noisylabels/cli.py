@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "noisylabels.train.commands",
     "noisylabels.noise.commands",
     "noisylabels.data.commands",
+    "noisylabels.detect.commands",
 )
 
 
