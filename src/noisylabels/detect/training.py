@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from noisylabels.detect._compat import Callback
+from noisylabels.train.callbacks import Callback
 from noisylabels.train.config import TrainConfig
 
 
@@ -82,7 +82,7 @@ def train_network(
     The network is the one the trainer evaluates (``method.net``) as it stands at the end of
     training, taken by a train-end callback.
     """
-    from noisylabels.detect._compat import run
+    from noisylabels.train import run
 
     grab = _KeepNetwork()
     record = run(config, callbacks=(*callbacks, grab), dataset=dataset, progress=progress)
