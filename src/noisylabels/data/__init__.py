@@ -25,6 +25,7 @@ from noisylabels.data.datasets import (
     list_datasets,
     load_dataset,
 )
+from noisylabels.data.userfiles import load_path
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -40,6 +41,7 @@ __all__ = [
     "from_arrays",
     "list_datasets",
     "load_dataset",
+    "load_path",
     "register_dataset",
     "unregister_dataset",
 ]

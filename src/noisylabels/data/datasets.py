@@ -670,13 +670,25 @@ DATASETS.register("moons", help=MoonsDataset.description)(MoonsDataset())
 # ---------------------------------------------------------------------------------------------
 
 
+def _spec(name: str) -> Any:
+    if name not in DATASETS:
+        raise UsageError(
+            f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS.names())}, or give "
+            "the path of an image folder, a .csv/.parquet table or an .npz file"
+        )
+    return DATASETS.get(name)
+
+
 def load_dataset(
     name: str, root: PathArg = None, *, download: bool = True, **options: Any
 ) -> DatasetBundle:
     """Load a dataset by name as uint8 image tensors (or float features) and int64 labels.
 
     Args:
-        name: One of :func:`list_datasets` (case-insensitive).
+        name: One of :func:`list_datasets` (case-insensitive), or the path of an image folder,
+            a ``.csv``/``.parquet`` table or an ``.npz`` file (read by
+            :func:`~noisylabels.data.userfiles.load_path`, whose options ``label_column``,
+            ``image_size``, ``test_fraction``, ``seed`` and ``name`` apply).
         root: Folder searched before ``$NOISYLABELS_DATA``, the user cache and
             ``/usr/share/datasets``.
         download: Fetch the official files into the user cache when nothing is found.
@@ -697,7 +709,12 @@ def load_dataset(
         >>> ds.x_train.shape, ds.x_train.dtype, ds.num_classes
         (torch.Size([1438, 1, 8, 8]), torch.uint8, 10)
     """
-    return DATASETS.get(name)(root, download=download, **options)
+    if name not in DATASETS:
+        from noisylabels.data import userfiles
+
+        if userfiles.is_path(name):
+            return userfiles.load_path(name, **options)
+    return _spec(name)(root, download=download, **options)
 
 
 def list_datasets() -> list[str]:
@@ -705,13 +722,19 @@ def list_datasets() -> list[str]:
     return DATASETS.names()
 
 
-def dataset_info(name: str, root: PathArg = None) -> DatasetInfo:
+def dataset_info(name: str, root: PathArg = None, **options: Any) -> DatasetInfo:
     """Whether and where a dataset is found and its sizes, reading file headers only.
 
     Never downloads and never decodes the images. Sizes of CIFAR python batches (which cannot be
-    read without unpickling) are their official sizes.
+    read without unpickling) are their official sizes. ``name`` may be a path (see
+    :func:`~noisylabels.data.userfiles.load_path`; ``options`` are its options).
     """
-    spec: Callable[..., Any] = DATASETS.get(name)
+    if name not in DATASETS:
+        from noisylabels.data import userfiles
+
+        if userfiles.is_path(name):
+            return userfiles.path_info(name, **options)
+    spec: Callable[..., Any] = _spec(name)
     info = getattr(spec, "info", None)
     if info is not None:
         return info(root)

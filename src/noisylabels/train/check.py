@@ -22,14 +22,13 @@ def check_config(cfg: TrainConfig) -> None:
     synthetic label vector), and the method with its parameters (built on a stand-in network).
     No dataset file is read.
     """
-    from noisylabels.data import DATASETS, dataset_info
+    from noisylabels.data import dataset_info
     from noisylabels.methods import build_method
     from noisylabels.methods.base import MethodContext
     from noisylabels.models import get_model
     from noisylabels.noise import NoiseSpec, corrupt
 
     validate(cfg)
-    DATASETS.get(cfg.dataset)
     info = dataset_info(cfg.dataset, root=cfg.data_root)
     k, shape = int(info.num_classes), tuple(info.input_shape)
     with torch.random.fork_rng(devices=[]):
