@@ -135,3 +135,10 @@ def test_grid_that_is_not_a_mapping(tmp_path):
         load_grid(p)
     with pytest.raises(UsageError, match="cannot read grid"):
         load_grid(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("seeds", [3, 0])
+def test_bare_number_of_seeds_is_ambiguous(seeds):
+    both = rf"seeds: \[{seeds}\] for seed {seeds} alone, or seeds: \[0, 1, 2\]"
+    with pytest.raises(UsageError, match=both):
+        normalise_grid({"methods": ["ce"], "seeds": seeds})

@@ -78,7 +78,7 @@ def test_load_bad_files(tmp_path):
         NoisyLabels.load(tmp_path / "missing.npz")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip at all")
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="is a text file; expected a .npz archive"):
         NoisyLabels.load(junk)
     other = tmp_path / "other.npz"
     np.savez(other, x=np.arange(3))

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from noisylabels.errors import UsageError
+from noisylabels.outputs import check_output_dir, check_output_file, make_dir, write_file
 
 # Same keys as noisylabels.bench.report.METRICS (not imported: keeps `--help` free of torch).
 METRICS = ("last", "selected", "best")
@@ -71,6 +72,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     grid = normalise_grid(load_grid(args.grid), str(args.grid))
     runs = expand_grid(grid, str(args.grid))
+    if not args.dry_run:
+        check_output_file(args.out, inputs=[args.grid])
     if args.dry_run:
         done = finished_ids(args.out) if Path(args.out).exists() else set()
         for r in runs:
@@ -123,6 +126,14 @@ def _report(args: argparse.Namespace) -> int:
         sweep_info,
     )
 
+    # Outputs are checked before any reading: report.md must not replace a results file.
+    if args.out:
+        check_output_dir(args.out)
+        for name, fmt in (("report.md", "md"), ("report.csv", "csv")):
+            if args.format in (fmt, "both"):
+                check_output_file(args.out / name, inputs=[*args.results, args.reference])
+    if args.plots:
+        check_output_dir(args.plots, option="--plots")
     records = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -150,13 +161,12 @@ def _report(args: argparse.Namespace) -> int:
         md = md.rstrip("\n") + "\n\n" + "\n\n".join(infos) + "\n"
     csv_text = render_csv(tables)
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = make_dir(args.out)
         if args.format in ("md", "both"):
-            (out / "report.md").write_text(md)
+            write_file(out / "report.md", md)
             print(f"wrote {out / 'report.md'}", file=sys.stderr)
         if args.format in ("csv", "both"):
-            (out / "report.csv").write_text(csv_text)
+            write_file(out / "report.csv", csv_text)
             print(f"wrote {out / 'report.csv'}", file=sys.stderr)
     else:
         sys.stdout.write(csv_text if args.format == "csv" else md)

@@ -190,6 +190,13 @@ def _str_list(value: Any, where: str) -> list[str]:
 
 
 def _seed_list(value: Any, where: str) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # On the command line `--seeds 3` means three seeds; here a bare number would mean
+        # seed 3 alone. Neither reading is safe to guess, so the list form is required.
+        raise UsageError(
+            f"{where}: a bare number is ambiguous; write a list: seeds: [{value}] for seed "
+            f"{value} alone, or seeds: [0, 1, 2] for three seeds (`--seeds 3` on the command line)"
+        )
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(s, int) and not isinstance(s, bool) for s in items):
         raise UsageError(f"{where} must be a list of integers, e.g. seeds: [0, 1, 2]")

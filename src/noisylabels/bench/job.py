@@ -22,6 +22,7 @@ from noisylabels.bench.report import (
     sweep_info,
 )
 from noisylabels.bench.sweep import Progress, SweepResult, run_sweep
+from noisylabels.outputs import check_output_dir, check_output_file, write_file
 
 #: The built-in grid; ``--epochs`` and ``--seeds`` replace ``base.epochs`` and ``seeds``.
 BENCH_GRID: dict[str, Any] = {
@@ -80,7 +81,9 @@ def run_bench(
     Returns:
         The sweep result, the Markdown table and the paths written besides the results.
     """
-    out = Path(out_dir)
+    out = check_output_dir(out_dir)
+    for name in ("results.jsonl", "report.md", "report.csv", "bench.png"):
+        check_output_file(out / name)
     grid = normalise_grid(bench_grid(epochs, seeds), "bench")
     runs = expand_grid(grid, "bench")
     results = out / "results.jsonl"
@@ -105,8 +108,8 @@ def run_bench(
             break
     written = [out / "report.md", out / "report.csv"]
     info = sweep_info(results)
-    written[0].write_text(md + (f"\n{info}\n" if info else ""))
-    written[1].write_text(render_csv(tables))
+    write_file(written[0], md + (f"\n{info}\n" if info else ""))
+    write_file(written[1], render_csv(tables))
     if tables and tables[0].cells:
         spec = next((c.spec for c in tables[0].columns if c.key != "clean"), "clean")
         written.append(plot_overview(records, tables[0], spec, out / "bench.png"))

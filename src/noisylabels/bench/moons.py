@@ -148,6 +148,9 @@ def run_moons(
         Accuracies, the AUROC of the last weighted method's weights for telling clean from
         mislabeled points, and the figure path.
     """
+    from noisylabels.outputs import check_output_file
+
+    check_output_file(out)  # before training: a bad path must not cost the run
     noise = noise or DEFAULTS["noise"]
     epochs = epochs or DEFAULTS["epochs"]
     n = n_samples or DEFAULTS["n_samples"]
@@ -291,8 +294,10 @@ def _draw(
         "colour = given label, dot size = last-epoch weight",
         fontsize=11,
     )
+    from noisylabels.outputs import write_with
+
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    try:
+        return write_with(path, lambda tmp: fig.savefig(tmp, dpi=110))
+    finally:
+        plt.close(fig)

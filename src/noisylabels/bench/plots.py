@@ -348,12 +348,13 @@ def plot_overview(records: list[dict[str, Any]], table: Table, spec: str, path: 
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    from noisylabels.outputs import write_with
+
     fig.tight_layout()
-    fig.savefig(p, dpi=_DPI)
-    plt.close(fig)
-    return p
+    try:
+        return write_with(path, lambda tmp: fig.savefig(tmp, dpi=_DPI), option="plot")
+    finally:
+        plt.close(fig)
 
 
 def write_plots(

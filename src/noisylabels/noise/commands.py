@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from noisylabels.errors import UsageError
+from noisylabels.outputs import check_output_file, write_with
 
 DEFAULT_SPEC = "symmetric:0.4"
 FULL_MATRIX_MAX_K = 12  # larger T are summarised (diagonal + largest off-diagonal entries)
@@ -99,6 +100,22 @@ def format_T(T: np.ndarray, classes: Sequence[str], decimals: int = 3) -> list[s
     return lines
 
 
+def _input_files(
+    source: str, noise_file: str | None, root: str | None, spec: str
+) -> list[str | None]:
+    """Files this command reads: the dataset, a ``file:`` noise file, human-noise labels."""
+    import os
+
+    files: list[str | None] = [source, noise_file and os.path.expanduser(noise_file)]
+    if spec.strip().lower().startswith("cifar10n"):
+        from noisylabels.data.paths import find_file
+        from noisylabels.noise.human import CIFAR10N_FILES
+
+        found = find_file(list(CIFAR10N_FILES), root)
+        files.append(None if found is None else str(found))
+    return files
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``noisylabels noise``."""
     from noisylabels.data import load_dataset
@@ -108,7 +125,16 @@ def run(args: argparse.Namespace) -> int:
     spec = _spec_text(args)
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.out:
+        check_output_file(args.out)  # before loading anything: a bad --out costs nothing
+    if spec.strip().lower().startswith("cifar10n"):
+        from noisylabels.noise.human import find_cifar10n, read_cifar10n
+
+        read_cifar10n(find_cifar10n(args.root))  # a bad label file fails before CIFAR-10 loads
     ds = load_dataset(args.dataset, args.root)
+    if args.out:
+        noise_file = spec.strip()[5:] if spec.strip().lower().startswith("file:") else None
+        check_output_file(args.out, inputs=_input_files(ds.source, noise_file, args.root, spec))
     needs_features = spec.strip().lower().split(":")[0] in ("instance", "idn")
     res = corrupt(
         ds.y_train,
@@ -134,6 +160,6 @@ def run(args: argparse.Namespace) -> int:
     gap = float(np.abs(res.T_realised - res.T_nominal).max())
     print(f"max |T_realised - T_nominal| = {gap:.4f}")
     if args.out:
-        path = res.save(args.out)
+        path = write_with(args.out, res.save)
         print(f"wrote {path} (use it with noise='file:{path}')")
     return 0

@@ -24,6 +24,7 @@ import numpy as np
 
 from noisylabels.data.paths import find_file, search_dirs
 from noisylabels.errors import DataError, UsageError
+from noisylabels.safeload import check_file_kind, torch_load
 
 #: Variant -> key in the CIFAR-10N files.
 CIFAR10N_KEYS: dict[str, str] = {
@@ -50,7 +51,9 @@ def _safe_numpy_globals() -> list:
         np.ndarray,
         np.dtype,
     ]
-    for t in (np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64):
+    # Float and bool dtypes are harmless to load; the label checks then refuse them by name.
+    for t in (np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64,
+              np.float16, np.float32, np.float64, np.bool_):  # fmt: skip
         allowed.append(type(np.dtype(t)))  # numpy.dtypes.UInt8DType etc.
     return allowed
 
@@ -61,14 +64,7 @@ def read_human_pt(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     Raises:
         DataError: If the file cannot be read as a dict of label arrays.
     """
-    import torch
-
-    try:
-        with torch.serialization.safe_globals(_safe_numpy_globals()):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # any failure to parse is a bad file, one line
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"cannot read {path} as a CIFAR-N label file: {msg[:300]}") from None
+    obj = torch_load(path, "CIFAR-N label file", _safe_numpy_globals())
     if not isinstance(obj, dict):
         raise DataError(f"{path} is not a CIFAR-N label file (expected a dict of label arrays)")
     out = {}
@@ -89,6 +85,7 @@ def read_cifar10n(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     if path.suffix == ".pt":
         raw = read_human_pt(path)
     else:
+        check_file_kind(path, "npz", "CIFAR-10N label file")
         try:
             with np.load(path, allow_pickle=False) as z:
                 raw = {k: z[k] for k in z.files}
@@ -101,7 +98,8 @@ def read_cifar10n(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     out = {}
     for k in need:
         a = np.asarray(raw[k]).reshape(-1)
-        if a.shape != (CIFAR10N_SIZE,) or not np.issubdtype(a.dtype, np.integer):
+        integer = np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_
+        if a.shape != (CIFAR10N_SIZE,) or not integer:
             raise DataError(
                 f"{path}: {k} should hold {CIFAR10N_SIZE} integer labels, got {a.shape} {a.dtype}"
             )

@@ -14,6 +14,7 @@ import numpy as np
 from noisylabels.errors import DataError, UsageError
 from noisylabels.noise.sampling import confusion_T
 from noisylabels.noise.spec import NoiseSpec
+from noisylabels.safeload import check_file_kind
 
 FORMAT = "noisylabels.noise/1"
 _KEYS = ("format", "spec", "num_classes", "clean_labels", "noisy_labels", "noise_mask",
@@ -26,6 +27,27 @@ def _label_dtype(K: int) -> np.dtype:
         if K - 1 <= np.iinfo(t).max:
             return np.dtype(t)
     return np.dtype(np.int64)
+
+
+def _is_int(a: np.ndarray) -> bool:
+    # bool is a numpy integer kind for some checks; a label is never True/False.
+    return np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_
+
+
+def _labels(a: np.ndarray, key: str, K: int, path: Path) -> np.ndarray:
+    """``a`` as 1-D ``int64`` labels in ``0..K-1``, or a one-line :class:`DataError`."""
+    if a.ndim != 1:
+        raise DataError(f"{path}: {key} must be a 1-D array of labels, got shape {a.shape}")
+    if not _is_int(a):
+        raise DataError(
+            f"{path}: {key} must hold integer class indices, got dtype {a.dtype}; "
+            "write the file with `noisylabels noise --out` or NoisyLabels.save"
+        )
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= K):
+        raise DataError(
+            f"{path}: {key} has labels {int(a.min())}..{int(a.max())}, outside 0..{K - 1}"
+        )
+    return a.astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +188,7 @@ class NoisyLabels:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"noise file {path} not found")
+        check_file_kind(path, "npz", "noise file")
         try:
             with np.load(path, allow_pickle=False) as z:
                 missing = [k for k in _KEYS if k not in z.files]
@@ -177,20 +200,27 @@ class NoisyLabels:
                 d = {k: z[k] for k in _KEYS}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
             raise DataError(f"cannot read noise file {path}: {e}") from None
-        if str(d["format"]) != FORMAT:
-            raise DataError(f"{path}: unsupported noise file format {str(d['format'])!r}")
+        if d["format"].shape != () or str(d["format"]) != FORMAT:
+            raise DataError(f"{path}: unsupported noise file format {str(d['format'])[:80]!r}")
         try:
             spec = NoiseSpec.from_dict(json.loads(str(d["spec"])))
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError, UsageError) as e:
             raise DataError(f"{path}: bad spec in noise file: {e}") from None
-        K = int(d["num_classes"])
-        clean = d["clean_labels"].astype(np.int64).reshape(-1)
-        noisy = d["noisy_labels"].astype(np.int64).reshape(-1)
+        nk = d["num_classes"]
+        if nk.shape != () or not _is_int(nk) or int(nk) < 1:
+            raise DataError(f"{path}: num_classes must be one integer >= 1, got {nk!r}")
+        K = int(nk)
+        clean = _labels(d["clean_labels"], "clean_labels", K, path)
+        noisy = _labels(d["noisy_labels"], "noisy_labels", K, path)
         n = clean.shape[0]
         if noisy.shape[0] != n or d["noise_mask"].shape != (n,):
             raise DataError(f"{path}: clean labels, noisy labels and mask differ in length")
-        if d["T_nominal"].shape != (K, K) or d["T_realised"].shape != (K, K):
-            raise DataError(f"{path}: transition matrices are not {K}x{K}")
+        for key in ("T_nominal", "T_realised"):
+            T = d[key]
+            if T.shape != (K, K) or not np.issubdtype(T.dtype, np.floating):
+                raise DataError(f"{path}: {key} is not a {K}x{K} float matrix")
+            if not np.isfinite(T).all() or (T < 0).any():
+                raise DataError(f"{path}: {key} has negative, NaN or infinite entries")
         if expected_n is not None and n != int(expected_n):
             raise UsageError(
                 f"noise file {path} has {n} labels but the dataset has {int(expected_n)} training "
@@ -202,6 +232,4 @@ class NoisyLabels:
                 f"noise file {path} has {K} classes (labels up to {max_label}) but the dataset "
                 f"has {int(num_classes)} classes; it was made for another dataset"
             )
-        if clean.min(initial=0) < 0 or max_label >= K:
-            raise DataError(f"{path}: labels outside 0..{K - 1}")
         return cls.build(clean, noisy, d["T_nominal"], spec, K)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from noisylabels.errors import UsageError
+from noisylabels.outputs import check_output_dir, rescue_dir
 from noisylabels.train.config import TrainConfig, from_dict, load_yaml
 
 _SKIP = {"method_params"}
@@ -78,21 +79,38 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
-    """Write ``record.json`` and the resolved ``config.yaml`` into a folder named after the run."""
+    """Write ``record.json`` and the resolved ``config.yaml`` into a folder named after the run.
+
+    When ``out`` cannot be written (it was checked before training, but may have changed
+    since), the two files go to a new folder in the system's temporary folder instead and the
+    :class:`UsageError` names it, so a finished run is never lost.
+    """
     noise = cfg.noise.replace(":", "").replace("/", "_")
     name = f"{cfg.dataset}-{noise}-{cfg.method.replace('+', '_')}-s{cfg.seed}-{record['run_id']}"
-    folder = out / name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    tmp = folder / "record.json.tmp"
-    tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(folder / "record.json")
-    return folder
+    files = {
+        "config.yaml": yaml.safe_dump(cfg.to_dict(), sort_keys=False),
+        "record.json": json.dumps(record, indent=1),
+    }
+    folder = Path(out).expanduser() / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for fname, text in files.items():
+            tmp = folder / f"{fname}.tmp"
+            tmp.write_text(text)
+            tmp.replace(folder / fname)
+        return folder
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+    rescue = rescue_dir(name)
+    for fname, text in files.items():
+        (rescue / fname).write_text(text)
+    raise UsageError(f"cannot write the run to {folder}: {reason}; it is saved in {rescue}")
 
 
 def _train(args: argparse.Namespace) -> int:
     from noisylabels.train.trainer import run
 
+    check_output_dir(args.out)  # before training: a bad --out must not cost a run
     cfg = resolve_config(args)
     quiet = args.quiet or args.json
     log = None if quiet else (lambda line: print(line, flush=True))

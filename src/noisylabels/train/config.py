@@ -7,6 +7,7 @@ with every run record, so a record alone says how to reproduce it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,14 @@ def _coerce(key: str, value: Any, where: str) -> Any:
                 if value.lower() in ("0", "false", "no", "off"):
                     return False
                 raise ValueError
-            return bool(value)
-        if isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, bool) or value in (0, 1):
+                return bool(value)
+            raise ValueError
+        # YAML's true/false are Python bools, and bool is an int subclass: refuse them as
+        # numbers (`epochs: true` is a typo, not one epoch).
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(default, int) or key == "noise_seed":
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
             return int(value)
@@ -139,8 +146,57 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     return value
 
 
+#: Largest magnitude a float option may have: it must fit a float32 tensor scalar.
+FLOAT_MAX = 3.4e38
+
+
+def check_number(name: str, value: object) -> None:
+    """Raise :class:`UsageError` for a bool where a number belongs, NaN, or an infinite value.
+
+    Floats must also fit float32 (``|value| <= 3.4e38``): the optimiser multiplies float32
+    tensors by them, and ``1e300`` would overflow there instead of here.
+    """
+    if isinstance(value, bool):
+        raise UsageError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= FLOAT_MAX):
+        raise UsageError(f"{name} must be a finite number (|{name}| <= 3.4e38), got {value!r}")
+
+
+def _check_params(params: Any, where: str) -> None:
+    if isinstance(params, dict):
+        for k, v in params.items():
+            _check_params(v, f"{where}.{k}")
+    elif isinstance(params, list | tuple):
+        for i, v in enumerate(params):
+            _check_params(v, f"{where}[{i}]")
+    elif isinstance(params, float):
+        check_number(where, params)
+
+
 def validate(cfg: TrainConfig) -> None:
     """Check value ranges that do not need the dataset; raise :class:`UsageError` if wrong."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        default = f.default
+        if isinstance(value, float) or (
+            isinstance(value, bool)
+            and isinstance(default, int | float)
+            and not isinstance(default, bool)
+        ):
+            check_number(f.name, value)
+    _check_params(cfg.method_params, "method_params")
+    for name in ("seed", "noise_seed"):
+        value = getattr(cfg, name)
+        if value is not None and not 0 <= value < 2**63:
+            raise UsageError(f"{name} must be in 0..2**63-1, got {value}")
+    if cfg.eval_batch_size < 1:
+        raise UsageError(f"eval_batch_size must be >= 1, got {cfg.eval_batch_size}")
+    if cfg.momentum < 0 or cfg.weight_decay < 0:
+        raise UsageError(
+            f"momentum and weight_decay must be >= 0, got {cfg.momentum} and {cfg.weight_decay}"
+        )
+    if cfg.grad_clip is not None and cfg.grad_clip <= 0:
+        raise UsageError(f"grad_clip must be > 0 (or unset for no clipping), got {cfg.grad_clip}")
     if cfg.epochs < 1:
         raise UsageError(f"epochs must be >= 1, got {cfg.epochs}")
     if cfg.batch_size < 1:
@@ -176,9 +232,16 @@ def read_yaml(path: str | Path, what: str = "config") -> Any:
     """
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise UsageError(f"{what} {p} is a folder; give a YAML file") from None
     except OSError as e:
         raise UsageError(f"cannot read {what} {p}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(
+            f"{what} {p} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+            "save it as UTF-8 YAML"
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -1,0 +1,103 @@
+"""Every row of docs/errors.md, run: the command fails with the documented line and exit code."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from noisylabels.cli import main
+from noisylabels.noise import NoisyLabels, corrupt
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+_ROW = re.compile(
+    r"^\|(?P<what>[^|]+)\|\s*`noisylabels (?P<cmd>[^`]+)`\s*\|(?P<msg>.+)\|\s*(?P<rc>\d+)\s*\|$"
+)
+
+
+def doc_rows() -> list[tuple[str, str, str, int]]:
+    """(bad input, argv text, message fragment, exit code) for each command row of the doc."""
+    rows = []
+    for line in DOC.read_text().splitlines():
+        m = _ROW.match(line.strip())
+        if m:
+            msg = m["msg"].strip().replace("\\|", "|")
+            assert msg.startswith("`") and msg.endswith("`"), line
+            rows.append((m["what"].strip(), m["cmd"].strip(), msg[1:-1], int(m["rc"])))
+    return rows
+
+
+ROWS = doc_rows()
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Path:
+    """A folder with every file the doc's commands name."""
+    d = tmp_path_factory.mktemp("hostile")
+    (d / "afile").write_bytes(b"")
+    os.mkfifo(d / "fifo")
+    from noisylabels.data import load_dataset
+
+    y = load_dataset("digits").y_train.numpy()
+    good = corrupt(y, "symmetric:0.2", num_classes=10, seed=0)
+    good.save(d / "labels.npz")
+    (d / "text.npz").write_text("0\n1\n2\n")
+    with np.load(d / "labels.npz") as z:
+        arrays = dict(z)
+    noisy = arrays["noisy_labels"].astype(np.int64)
+    for name, bad in {
+        "float_labels": noisy.astype(np.float64),
+        "bool_labels": noisy.astype(bool),
+        "neg_labels": np.where(np.arange(len(noisy)) == 0, -1, noisy),
+        "2d_labels": noisy.reshape(1, -1),
+    }.items():
+        np.savez(d / f"{name}.npz", **{**arrays, "noisy_labels": bad})
+    (d / "nonutf8.yaml").write_bytes(b"\xff\xfe")
+    (d / "grid.yaml").write_text("base: {epochs: 1}\nmethods: [ce]\nseeds: [0]\n")
+    (d / "seeds_scalar.yaml").write_text("base: {epochs: 1}\nmethods: [ce]\nseeds: 3\n")
+    (d / "epochs_true.yaml").write_text("epochs: true\n")
+    (d / "list.yaml").write_text("- 1\n- 2\n")
+    (d / "runs").mkdir()
+    (d / "runs" / "report.md").write_text("{}\n")
+    (d / "evil").mkdir()
+    with open(d / "evil" / "CIFAR-10_human.pt", "wb") as f:
+        pickle.dump({"clean_label": _Evil()}, f, protocol=2)
+    (d / "floatn").mkdir()
+    import torch
+
+    keys = ("clean_label", "aggre_label", "random_label1", "random_label2", "random_label3")
+    labels = {k: np.zeros(50_000, dtype=np.int64) for k in keys}
+    torch.save({**labels, "worse_label": np.zeros(50_000)}, d / "floatn" / "CIFAR-10_human.pt")
+    return d
+
+
+@pytest.mark.parametrize(("what", "cmd", "message", "code"), ROWS, ids=[r[0] for r in ROWS])
+def test_documented_error(what, cmd, message, code, hostile, monkeypatch, capsys):
+    monkeypatch.chdir(hostile)
+    try:
+        rc = main(shlex.split(cmd))
+    except SystemExit as e:  # argparse errors exit from inside parse_args
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == code, err
+    lines = err.strip().splitlines()
+    assert message in lines[-1], err
+    assert "Traceback" not in err
+    assert not (hostile / "pwned").exists()
+    assert (hostile / "fifo").is_fifo()
+    assert NoisyLabels.load(hostile / "labels.npz").num_classes == 10
+
+
+def test_the_doc_has_rows():
+    assert len(ROWS) >= 60
+    assert len({r[1] for r in ROWS}) == len(ROWS), "two rows run the same command"
