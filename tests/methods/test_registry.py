@@ -70,7 +70,7 @@ def test_every_method_runs_one_step_and_backprops(name):
     assert "loss" in hp
 
 
-def test_names_cover_the_issue():
+def test_names_cover_the_documented_methods():
     for name in ("ce", "gce", "nfl+rce", "bitempered", "confidence", "ciw", "cicw", "cicw-m",
                  "mixup", "dynamic-mixup", "coteaching"):  # fmt: skip
         assert name in method_names()

@@ -5,7 +5,7 @@ gradients) and frees them again. With glibc's defaults such blocks are handed ba
 kernel when freed (``munmap`` above the mmap threshold, or a heap trim once the free top of the
 heap passes the trim threshold), so the next step faults every page in again and the kernel
 zeroes it: hundreds of thousands of page faults per CIFAR-10 epoch of a small CNN, paid in
-kernel time (measured in the README's *Performance* section, ``benchmarks/allocator_faults.py``).
+kernel time (measured in docs/performance.md, ``benchmarks/allocator_faults.py``).
 
 :func:`tune_allocator` raises the thresholds with ``mallopt`` so freed blocks stay in the
 process and are reused. The cost is memory: up to about :data:`TRIM_THRESHOLD` of freed heap may
