@@ -1,9 +1,13 @@
-"""Every ```python block of README.md and docs/*.md runs.
+"""Every ```python block of README.md and docs/*.md runs; every documented command parses.
 
 Blocks of one file run in order in one namespace, in a temporary working directory, so a later
 block may use what an earlier one defined. A block preceded by the line ``<!-- skip-example -->``
 is not run. A block that names a real dataset (CIFAR-10/100, MNIST, Fashion-MNIST, CIFAR-10N) runs
 only when ``NOISYLABELS_DATA`` points at the data, as the loaders read it from there.
+
+Every ``noisylabels ...`` command line of their shell blocks (and of BENCHMARKS.md) must be
+accepted by the command's argument parser, and the committed files it names must exist; the
+commands themselves are not run.
 
 Examples are user code: they may draw from the global RNG (``torch.randn``), so each runs inside
 a forked RNG state, and whatever they register (a loss, a model) is removed again after the last
@@ -144,3 +148,82 @@ def test_doc_example_runs(block: Block, doc_files, monkeypatch):
             _execute(earlier, doc, monkeypatch)
     doc.done = max(doc.done, index + 1)
     _execute(block, doc, monkeypatch)
+
+
+def shell_commands(path: Path) -> list[tuple[int, list[str]]]:
+    """``noisylabels ...`` command lines of a Markdown file's shell blocks, as argument lists.
+
+    Shell blocks are fenced ``bash``/``sh``/``console``/``shell``; in ``text`` blocks only
+    ``$ noisylabels ...`` prompt lines count (the rest is output). Continuations (a trailing
+    backslash) are joined, comments dropped, and ``a && b`` / ``a; b`` split.
+    """
+    import shlex
+
+    found: list[tuple[int, list[str]]] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lang, start = None, 0
+    pending, pending_line = "", 0
+    for no, raw in enumerate(lines, 1):
+        stripped = raw.strip()
+        if stripped.startswith("```"):
+            lang = None if lang is not None else (stripped[3:].strip().lower() or "")
+            start = no
+            continue
+        if lang not in ("bash", "sh", "shell", "console", "text"):
+            continue
+        line = stripped
+        if line.startswith("$ "):
+            line = line[2:]
+        elif lang in ("text", "console") and not pending:
+            continue
+        if not pending:
+            pending_line = no
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        cmd, pending = pending + line, ""
+        if not re.match(r"(.*(&&|;)\s*)?noisylabels\b", cmd):
+            continue
+        lexer = shlex.shlex(cmd, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
+        for token in [*lexer, ";"]:
+            if token in ("&&", "||", ";", "|"):
+                if words and words[0] == "noisylabels":
+                    found.append((pending_line or start, words[1:]))
+                words = []
+            else:
+                words.append(token)
+    return found
+
+
+COMMANDS = [
+    (p, line, args)
+    for p in [*DOC_FILES, ROOT / "BENCHMARKS.md"]
+    for line, args in shell_commands(p)
+]
+
+
+def test_doc_files_have_commands():
+    assert len(COMMANDS) >= 20
+
+
+@pytest.mark.parametrize(
+    "path,line,args",
+    COMMANDS,
+    ids=[f"{p.relative_to(ROOT)}:{line}" for p, line, _ in COMMANDS],
+)
+def test_doc_command_parses(path, line, args, capsys):
+    """Every documented ``noisylabels`` command line is accepted by the argument parser."""
+    from noisylabels.cli import build_parser
+
+    try:
+        build_parser().parse_args(args)
+    except SystemExit as exc:
+        err = capsys.readouterr().err.strip().splitlines()
+        pytest.fail(f"noisylabels {' '.join(args)}: exit {exc.code}: {err[-1] if err else ''}")
+    # The committed inputs it names (grids, results, reference numbers) exist.
+    outputs = {args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--out", "--plots")}
+    for word in args:
+        if word.startswith("benchmarks/") and word not in outputs:
+            assert (ROOT / word).exists(), f"{path.name}:{line} names {word}, which does not exist"
