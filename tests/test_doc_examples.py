@@ -114,11 +114,16 @@ def _execute(block: Block, doc: _DocFile, monkeypatch) -> None:
     monkeypatch.chdir(doc.workdir)
     # Examples are user code and may draw from numpy's legacy global RNG; put it back.
     np_state = np.random.get_state()  # noqa: NPY002
+    # One thread: the examples train tiny models, which more threads only slow down on a busy
+    # machine (docs/sweeps.md, workers and threads).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
         with torch.random.fork_rng(devices=[]):
             code = compile(block.code, block.id, "exec")
             exec(code, doc.namespace)
     finally:
+        torch.set_num_threads(threads)
         np.random.set_state(np_state)  # noqa: NPY002
 
 
