@@ -30,7 +30,8 @@ def _strip_times(rec):
 def test_cli_tiny_run_writes_record(tmp_path, capsys):
     code = main(
         ["train", "--dataset", "moons", "--noise", "symmetric:0.3", "--epochs", "2",
-         "--batch-size", "64", "--seed", "0", "--out", str(tmp_path), "--quiet"]
+         "--batch-size", "64", "--seed", "0", "--out", str(tmp_path), "--quiet",
+         "--threads", "1"]
     )  # fmt: skip
     assert code == 0
     (folder,) = list(tmp_path.iterdir())

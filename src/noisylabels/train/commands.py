@@ -108,6 +108,7 @@ def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from noisylabels.train.threads import torch_threads
     from noisylabels.train.trainer import run
 
     check_output_dir(args.out)  # before training: a bad --out must not cost a run
@@ -120,7 +121,8 @@ def _train(args: argparse.Namespace) -> int:
             f"({cfg.epochs} epochs, seed {cfg.seed})",
             flush=True,
         )
-    record = run(cfg, progress=not quiet and sys.stderr.isatty(), log=log)
+    with torch_threads(args.threads):
+        record = run(cfg, progress=not quiet and sys.stderr.isatty(), log=log)
     folder = write_run(record, cfg, Path(args.out))
     if args.json:
         print(json.dumps(record))
@@ -138,6 +140,16 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return n
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train``."""
     p = sub.add_parser(
@@ -149,5 +161,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs", help="output folder (default: runs)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="torch threads (default: the cores this process may use)",
+    )
     add_config_flags(p)
     p.set_defaults(func=_train)
