@@ -1,4 +1,4 @@
-"""Every ```python block of README.md and docs/*.md runs; every documented command parses.
+"""README.md and docs/*.md stay true: python blocks run, commands parse, named things exist.
 
 Blocks of one file run in order in one namespace, in a temporary working directory, so a later
 block may use what an earlier one defined. A block preceded by the line ``<!-- skip-example -->``
@@ -232,3 +232,34 @@ def test_doc_command_parses(path, line, args, capsys):
     for word in args:
         if word.startswith("benchmarks/") and word not in outputs:
             assert (ROOT / word).exists(), f"{path.name}:{line} names {word}, which does not exist"
+
+
+def _resolve(dotted: str) -> object:
+    """The module or attribute a dotted ``noisylabels...`` name refers to."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_doc_references_resolve():
+    """Every `noisylabels.x.y` name and every repository path in backticks exists."""
+    bad = []
+    for path in [*DOC_FILES, ROOT / "BENCHMARKS.md"]:
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"`(noisylabels(?:\.[A-Za-z_]\w*)+)", text):
+            try:
+                _resolve(m.group(1))
+            except (ImportError, AttributeError):
+                bad.append(f"{path.name}: {m.group(1)}")
+        for m in re.finditer(r"`((?:benchmarks|tests|src|docs|noisylabels)/[\w./-]+)`", text):
+            rel = m.group(1)
+            if not ((ROOT / rel).exists() or (ROOT / "src" / rel).exists()):
+                bad.append(f"{path.name}: {rel}")
+    assert not bad, "documented names or paths that do not exist: " + ", ".join(bad)
