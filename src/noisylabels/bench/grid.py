@@ -6,7 +6,9 @@ A grid names the settings shared by all runs (``base``) and the axes to cross; s
 Every axis is optional; an absent axis takes its value from ``base`` (or the TrainConfig
 default). In a method entry, ``name`` becomes ``TrainConfig.method``, ``label`` names the row in
 report tables, ``config`` holds TrainConfig overrides for that method, and every other key (or
-the keys of an explicit ``params`` mapping) goes to ``method_params``.
+the keys of an explicit ``params`` mapping) goes to ``method_params``: flat parameters of the
+preset (``lam: 0.1``) or parts (``loss: {name: gce, q: 0.7}``). An entry of parts alone, without
+``name``, composes them on ``standard`` (cross entropy).
 
 Precedence, lowest first: TrainConfig defaults < ``base`` < ``overrides[dataset]`` < the method's
 ``config`` < the axis values (dataset, noise, method and its params, model, seed).
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from noisylabels.errors import UsageError
+from noisylabels.params import METHOD_PARTS
 from noisylabels.train import check_config, run_id
 from noisylabels.train.config import TrainConfig, from_dict, read_yaml
 
@@ -114,6 +117,10 @@ def method_display(config: TrainConfig | dict[str, Any]) -> str:
 def _fmt_value(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, dict):  # a method part: gce(q=0.7)
+        inner = ", ".join(f"{k}={_fmt_value(x)}" for k, x in sorted(v.items()) if k != "name")
+        name = v.get("name")
+        return f"{name}({inner})" if name and inner else str(name or f"({inner})")
     return str(v)
 
 
@@ -217,8 +224,13 @@ def _method_entries(value: Any, where: str) -> list[MethodEntry]:
             continue
         if not isinstance(item, dict):
             raise UsageError(f"{at}: expected a method name or a mapping with 'name', got {item!r}")
+        if item.get("name") is None and any(k in item for k in METHOD_PARTS):
+            item = {"name": "standard", **item}  # parts composed on plain cross entropy
         if not isinstance(item.get("name"), str):
-            raise UsageError(f"{at}: a method mapping needs a 'name' (e.g. name: nce+rce)")
+            raise UsageError(
+                f"{at}: a method mapping needs a 'name' (e.g. name: nce+rce) or parts "
+                "(e.g. loss: {name: gce, q: 0.7})"
+            )
         at = f"{where}: methods[{i}] ({item['name']})"
         params = {k: v for k, v in item.items() if k not in METHOD_KEYS}
         explicit = item.get("params") or {}

@@ -1,7 +1,9 @@
 """Training methods: one step from a batch to the loss to back-propagate.
 
-Build one by name with :func:`build_method`; every loss name is also a method. See
-:mod:`noisylabels.methods.registry` for how parameters compose (any loss with any weighting).
+A method is a :class:`MethodSpec`: a composition of parts (loss, weighting, mixup, selection;
+:mod:`noisylabels.methods.parts`), each from its own registry. Build one with
+:func:`build_method` from a named preset or a loss name plus parameters (every loss name is also
+a method; :func:`parse_method` says how the parameters compose) or from a spec.
 
 Example:
     >>> import torch
@@ -19,28 +21,32 @@ Example:
 from noisylabels.methods.base import Batch, Method, MethodContext, StepOutput, StepState
 from noisylabels.methods.coteaching import CoTeachingMethod
 from noisylabels.methods.dynamic_mixup import DynamicMixupMethod
-from noisylabels.methods.registry import (
-    METHODS,
-    PRESETS,
-    build_method,
-    build_standard,
-    method_names,
-)
+from noisylabels.methods.parts import MIXUPS, SELECTIONS, LossSpec, Part, make_loss, make_part
+from noisylabels.methods.registry import build_method, build_spec
+from noisylabels.methods.spec import METHODS, PRESETS, MethodSpec, method_names, parse_method
 from noisylabels.methods.standard import StandardMethod, class_loss_matrix
 
 __all__ = [
     "METHODS",
+    "MIXUPS",
     "PRESETS",
+    "SELECTIONS",
     "Batch",
     "CoTeachingMethod",
     "DynamicMixupMethod",
+    "LossSpec",
     "Method",
     "MethodContext",
+    "MethodSpec",
+    "Part",
     "StandardMethod",
     "StepOutput",
     "StepState",
     "build_method",
-    "build_standard",
+    "build_spec",
     "class_loss_matrix",
+    "make_loss",
+    "make_part",
     "method_names",
+    "parse_method",
 ]

@@ -14,6 +14,12 @@ from typing import Any
 import torch
 from torch import nn
 
+# The step's schedule state and the run's facts belong to the weighting contract, which methods
+# build on; they are re-exported here because every method signature uses them.
+from noisylabels.weighting.base import MethodContext, StepState
+
+__all__ = ["Batch", "Method", "MethodContext", "StepOutput", "StepState"]
+
 
 @dataclass
 class Batch:
@@ -29,16 +35,6 @@ class Batch:
     x: torch.Tensor
     y: torch.Tensor
     index: torch.Tensor
-
-
-@dataclass
-class StepState:
-    """Where training is: lets methods run burn-in, warm-up and annealing schedules."""
-
-    epoch: int  # 0-based
-    step: int  # global step, 0-based
-    num_epochs: int
-    steps_per_epoch: int
 
 
 @dataclass
@@ -59,30 +55,6 @@ class StepOutput:
     per_sample_loss: torch.Tensor
     weights: torch.Tensor | None = None
     extras: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MethodContext:
-    """Facts about the run a method may need when it is built.
-
-    Attributes:
-        num_classes: K.
-        num_train: Size of the training split (for per-sample state).
-        num_epochs: Planned epochs.
-        steps_per_epoch: Optimiser steps per epoch.
-        noise_rate: Expected share of wrong training labels under the nominal transition matrix
-            (co-teaching's default forget rate), if known.
-        seed: Seed for the method's own randomness (mixup draws, partner sampling).
-        device: Training device.
-    """
-
-    num_classes: int
-    num_train: int
-    num_epochs: int
-    steps_per_epoch: int
-    noise_rate: float | None = None
-    seed: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
 
 class Method(nn.Module):

@@ -6,6 +6,8 @@ mixup, because they are the same pipeline with parts switched on or off::
 
     logits -> per-sample loss (class-reweighted if CICW) -> weights (detached) -> mean(w * l)
 
+Every branch reduces through :func:`~noisylabels.weighting.base.weighted_mean`.
+
 With a weight-guided mixup (``sample_w``, ``weight_w``, ``sample_weight_w``,
 ``label_smoothing_w``) the step follows the official CIW code: a forward pass on the clean batch
 (without gradient) gives the weights that guide the mixing, then the mixed batch is forwarded
@@ -16,13 +18,14 @@ weighted variants fall back to vanilla mixup (``label_smoothing_w``: no mixup), 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 
 from noisylabels.errors import UsageError
 from noisylabels.methods.base import Batch, Method, StepOutput, StepState
+from noisylabels.weighting.base import SampleWeighting, weighted_mean
 from noisylabels.weighting.cicw import ClassReweighting
 from noisylabels.weighting.mixup import (
     MODES as MIXUP_MODES,
@@ -34,34 +37,6 @@ from noisylabels.weighting.mixup import (
     sample_beta,
     weighted_mixup,
 )
-
-
-class SampleWeighting(Protocol):
-    """What :class:`StandardMethod` needs from a weighting.
-
-    Implemented by :class:`~noisylabels.weighting.CIWeighting` and
-    :class:`~noisylabels.weighting.ConfidenceWeighting`.
-    """
-
-    name: str
-
-    def active(self, state: StepState) -> bool:
-        """False during burn-in / warm-up (uniform weights)."""
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        state: StepState,
-        logits: torch.Tensor | None = None,
-        target: torch.Tensor | None = None,
-    ) -> torch.Tensor | None:
-        """Detached weights ``(B,)`` or None for uniform."""
-
-    def extras(self, state: StepState) -> dict[str, float]:
-        """Scalars to log."""
-
-    def hparams(self) -> dict[str, Any]:
-        """Resolved hyperparameters."""
 
 
 def _is_plain_ce(loss: nn.Module) -> bool:
@@ -93,8 +68,9 @@ class StandardMethod(Method):
         loss: A per-sample loss module called as ``loss(logits, target, reduction="none")``
             (see :func:`noisylabels.losses.get`).
         num_classes: K (optional; taken from the logits when needed).
-        weighting: A sample weighting (:class:`~noisylabels.weighting.CIWeighting`,
-            :class:`~noisylabels.weighting.ConfidenceWeighting`) or None.
+        weighting: A sample weighting (:class:`~noisylabels.weighting.base.SampleWeighting`:
+            :class:`~noisylabels.weighting.CIWeighting`,
+            :class:`~noisylabels.weighting.ConfidenceWeighting`, ...) or None.
         class_reweighting: CICW class reweighting or None.
         mixup: None, ``"vanilla"`` or a weight-guided mode (needs ``weighting``).
         mixup_alpha: Beta parameter of the mixing ratios.
@@ -259,8 +235,9 @@ class StandardMethod(Method):
             if w_on:
                 assert self.weighting is not None
                 w = self.weighting.weights(per.detach(), state, logits.detach(), y)
-            loss = per.mean() if w is None else (w.to(per.dtype) * per).mean()
-            return StepOutput(loss, logits.detach(), per.detach(), w, self._extras(state))
+            return StepOutput(
+                weighted_mean(per, w), logits.detach(), per.detach(), w, self._extras(state)
+            )
 
         gen = self._gen(x.device)
         if mode == "vanilla":
@@ -279,7 +256,7 @@ class StandardMethod(Method):
                 w = self.weighting.weights(
                     per_m.detach(), state, logits_m.detach(), mb.dense(logits_m.shape[1])
                 )
-            loss = per_m.mean() if w is None else (w.to(per_m.dtype) * per_m).mean()
+            loss = weighted_mean(per_m, w)
             if logits0 is None or per0 is None:
                 logits0, per0 = logits_m, per_m
             return StepOutput(loss, logits0.detach(), per0.detach(), w, self._extras(state))
@@ -307,13 +284,12 @@ class StandardMethod(Method):
         )
         logits_m = net(mb.x)
         per_m = self.mixed_loss(logits_m, mb, cls_on)
+        wm = None
         if self.recompute_weights:
             wm = self.weighting.weights(
                 per_m.detach(), state, logits_m.detach(), mb.dense(logits_m.shape[1])
             )
-            loss = per_m.mean() if wm is None else (wm.to(per_m.dtype) * per_m).mean()
-        else:
-            loss = per_m.mean()
+        loss = weighted_mean(per_m, wm)
         return StepOutput(loss, logits0.detach(), per0.detach(), w0, self._extras(state))
 
     def hparams(self) -> dict[str, Any]:

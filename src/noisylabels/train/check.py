@@ -61,4 +61,4 @@ def check_config(cfg: TrainConfig) -> None:
         noise_rate=noise_rate,
     )
     with torch.random.fork_rng(devices=[]):
-        build_method(cfg.method, ctx, lambda: torch.nn.Linear(4, k), **dict(cfg.method_params))
+        build_method(cfg.method_spec, ctx, lambda: torch.nn.Linear(4, k))

@@ -2,6 +2,11 @@
 
 Flags are generated from :class:`~noisylabels.train.config.TrainConfig`, so every config key is a
 flag (``--batch-size`` for ``batch_size``). Precedence: defaults < ``--config file.yaml`` < flags.
+
+The method is ``--method`` (a preset or a loss name) with its parts changed by ``--loss``,
+``--weighting``, ``--mixup``, ``--selection`` (a part's name) and ``--set PART.KEY=VALUE`` (one
+of its parameters), e.g. ``--method ciw --loss gce --set loss.q=0.7 --set weighting.lam=0.5``;
+``-p KEY=VALUE`` passes a flat parameter of the preset.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import yaml
 
 from noisylabels.errors import UsageError
 from noisylabels.outputs import check_output_dir, rescue_dir
-from noisylabels.train.config import TrainConfig, from_dict, load_yaml
+from noisylabels.params import METHOD_PARTS
+from noisylabels.train.config import TrainConfig, from_dict, load_yaml, method_fields
 
 _SKIP = {"method_params"}
 
@@ -42,7 +48,25 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="method hyperparameter, repeatable (e.g. -p alpha=1 -p beta=1)",
+        help="flat parameter of the method preset, repeatable (e.g. -p alpha=1 -p beta=1)",
+    )
+    m = p.add_argument_group("method parts (change the parts of --method; see docs/methods.md)")
+    helps = {
+        "loss": "the loss: any loss name (ce, gce, sce, bitempered, nce+rce, nfl+rce, ...)",
+        "weighting": "sample weighting: none, confidence, ciw, cicw, class",
+        "mixup": "mixup: none, vanilla, sample_w, weight_w, sample_weight_w, "
+        "label_smoothing_w, dynamic",
+        "selection": "sample selection: none, coteaching",
+    }
+    for kind in METHOD_PARTS:
+        m.add_argument(f"--{kind}", dest=f"part_{kind}", metavar="NAME", help=helps[kind])
+    m.add_argument(
+        "--set",
+        dest="part_set",
+        action="append",
+        default=[],
+        metavar="PART.KEY=VALUE",
+        help="a parameter of a part, repeatable (e.g. --set loss.q=0.7 --set weighting.lam=0.5)",
     )
 
 
@@ -60,11 +84,60 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def parse_part_flags(names: dict[str, str | None], items: list[str]) -> dict[str, dict[str, Any]]:
+    """``--loss gce --set loss.q=0.7`` -> ``{"loss": {"name": "gce", "q": 0.7}}``.
+
+    Example:
+        >>> parse_part_flags({"loss": "gce"}, ["loss.q=0.7", "weighting.lam=0.5"])
+        {'loss': {'name': 'gce', 'q': 0.7}, 'weighting': {'lam': 0.5}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for kind, name in names.items():
+        if name is not None:
+            out.setdefault(kind, {})["name"] = name
+    for item in items:
+        key, sep, _ = item.partition("=")
+        kind, dot, param = key.strip().partition(".")
+        if not sep or not dot or not param or kind not in METHOD_PARTS:
+            raise UsageError(
+                f"--set expects PART.KEY=VALUE with PART one of {', '.join(METHOD_PARTS)} "
+                f"(e.g. --set loss.q=0.7), got {item!r}"
+            )
+        if param == "name":
+            raise UsageError(f"--set {item!r}: name a part with --{kind} NAME")
+        out.setdefault(kind, {}).update(parse_params([f"{param}={item.partition('=')[2]}"]))
+    return out
+
+
+def merge_parts(params: dict[str, Any], parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Method params with part overrides on top: a new part name replaces that part.
+
+    Example:
+        >>> merge_parts({"weighting": {"name": "ciw", "lam": 1}}, {"weighting": {"lam": 2}})
+        {'weighting': {'name': 'ciw', 'lam': 2}}
+        >>> merge_parts({"loss": "gce", "q": 0.7}, {"loss": {"name": "sce"}})
+        {'loss': {'name': 'sce'}, 'q': 0.7}
+    """
+    out = dict(params)
+    for kind, new in parts.items():
+        old = out.get(kind)
+        old = {"name": old} if isinstance(old, str) else dict(old or {})
+        if "name" in new and old.get("name") not in (None, new["name"]):
+            old = {}
+        out[kind] = {**old, **new}
+    return out
+
+
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """Defaults, then the YAML file, then the flags."""
     merged: dict[str, Any] = {}
+    where = f"config {args.config}" if getattr(args, "config", None) else "config"
     if getattr(args, "config", None):
         merged.update(load_yaml(args.config))
+        if merged.get("method") is not None and not isinstance(merged["method"], str):
+            merged["method"], merged["method_params"] = method_fields(
+                merged["method"], merged.get("method_params"), where
+            )
     for f in dataclasses.fields(TrainConfig):
         if f.name in _SKIP:
             continue
@@ -74,7 +147,16 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     params = parse_params(getattr(args, "param", []) or [])
     if params:
         merged["method_params"] = {**dict(merged.get("method_params") or {}), **params}
-    where = f"config {args.config}" if getattr(args, "config", None) else "config"
+    names = {kind: getattr(args, f"part_{kind}", None) for kind in METHOD_PARTS}
+    parts = parse_part_flags(names, getattr(args, "part_set", []) or [])
+    if parts:
+        merged["method_params"] = merge_parts(dict(merged.get("method_params") or {}), parts)
+        method = str(merged.get("method") or TrainConfig.method).strip().lower()
+        if "name" in parts.get("loss", {}):
+            from noisylabels.methods.spec import METHODS
+
+            if method not in METHODS:  # a loss name: --loss names the loss instead
+                merged["method"] = "standard"
     return from_dict(merged, where=where)
 
 

@@ -7,14 +7,20 @@ with every run record, so a record alone says how to reproduce it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from noisylabels.errors import UsageError
+from noisylabels.params import split_method_mapping
+
+if TYPE_CHECKING:
+    from noisylabels.methods.spec import MethodSpec
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,15 @@ class TrainConfig:
             (``cifar10n-worst``) or ``file:PATH`` (a saved noisy-label file).
         noise_sampling: ``exact`` (exactly round(rate*n_c) flips per class) or ``iid``.
         noise_seed: Seed of the label corruption; None means "same as ``seed``".
-        method: Method or loss name (``ce``, ``nfl+rce``, ``ciw``, ``coteaching``, ...).
-        method_params: Hyperparameters of the method (``alpha``, ``beta``, ``q``, ``tau``, ...).
+        method: Method preset or loss name (``ce``, ``nfl+rce``, ``ciw``, ``coteaching``, ...).
+            Also accepted: a mapping of parts, ``{loss: {name: gce, q: 0.7}, weighting: {name:
+            ciw, lam: 0.1}}`` (optionally with ``preset``; default ``standard``), or a
+            :class:`~noisylabels.methods.spec.MethodSpec`; either is stored as the preset name
+            plus the parts in ``method_params``.
+        method_params: Part mappings (``{weighting: {lam: 0.5}}``) and/or flat parameters of
+            the preset (``alpha``, ``beta``, ``q``, ``lam``, ...); see
+            :func:`~noisylabels.methods.spec.parse_method`. :attr:`method_spec` is the
+            parsed result.
         model: Model name, or ``auto`` to pick one for the dataset.
         epochs: Training epochs.
         batch_size: Training batch size.
@@ -85,6 +98,29 @@ class TrainConfig:
     eval_batch_size: int = 1024
     test_eval: str = "every_epoch"
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.method, str) and self.method is not None:
+            name, params = method_fields(self.method, self.method_params, "config")
+            object.__setattr__(self, "method", name)
+            object.__setattr__(self, "method_params", params)
+
+    @functools.cached_property
+    def method_spec(self) -> MethodSpec:
+        """The method as a typed composition of parts, parsed once from ``method`` and its params.
+
+        Raises:
+            UsageError: An unknown method, part or parameter, or a value of the wrong type.
+        """
+        from noisylabels.methods.spec import parse_method
+
+        return parse_method(self.method, self.method_params)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The parsed spec is a cache: pickled configs (sweep workers) parse it again.
+        state = dict(self.__dict__)
+        state.pop("method_spec", None)
+        return state
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON/YAML serialisable)."""
         return dataclasses.asdict(self)
@@ -97,6 +133,30 @@ class TrainConfig:
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
+def method_fields(method: Any, params: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """A parts mapping or a MethodSpec as ``(method name, method_params)``.
+
+    Raises:
+        UsageError: An unknown key in the mapping, or a part given both in the mapping and in
+            ``params``.
+    """
+    if isinstance(method, Mapping):
+        name, parts = split_method_mapping(method, f"{where}: method")
+    elif callable(getattr(method, "to_dict", None)) and hasattr(method, "loss"):
+        name, parts = method.name, method.to_dict(full=True)
+    else:
+        raise UsageError(
+            f"{where}: method must be a name, a mapping of parts or a MethodSpec, got {method!r}"
+        )
+    extra = dict(params or {})
+    clash = sorted(set(parts) & set(extra))
+    if clash:
+        raise UsageError(
+            f"{where}: {clash[0]} is given both in method and in method_params; give it once"
+        )
+    return name, {**parts, **extra}
+
+
 def from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
     """Build a :class:`TrainConfig` from a dict, rejecting unknown keys with a clear message."""
     unknown = sorted(set(d) - set(_FIELDS))
@@ -104,6 +164,9 @@ def from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
         raise UsageError(
             f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(_FIELDS)}"
         )
+    d = dict(d)
+    if d.get("method") is not None and not isinstance(d["method"], str):
+        d["method"], d["method_params"] = method_fields(d["method"], d.get("method_params"), where)
     clean: dict[str, Any] = {}
     for k, v in d.items():
         clean[k] = _coerce(k, v, where)

@@ -529,7 +529,7 @@ def prepare(
                 return model if n_built == 1 else _copy_network(model, seed)
             return get_model(cfg.model, data.input_shape, k, seed=seed)
 
-        method = build_method(cfg.method, ctx, make_network, **dict(cfg.method_params)).to(device)
+        method = build_method(cfg.method_spec, ctx, make_network).to(device)
         # Conv nets train 20-40% faster on CPU in channels-last layout (same arithmetic).
         channels_last = data.is_image and any(
             isinstance(m, torch.nn.Conv2d) for m in method.modules()

@@ -1,5 +1,10 @@
 """Per-batch sample and class weighting, mixup variants and small-loss selection.
 
+A weighting is a method part: :data:`WEIGHTINGS` maps each name (``none``, ``confidence``,
+``ciw``, ``cicw``, ``class``) to a typed parameter dataclass that builds it
+(:mod:`noisylabels.weighting.parts`); :mod:`noisylabels.weighting.base` holds the contract a
+training step relies on (:class:`SampleWeighting`, :class:`StepState`, :func:`weighted_mean`).
+
 Everything here works on *detached* per-sample quantities of one mini-batch (losses, logits),
 so it combines with any per-sample loss and needs no dataset-level state. The exception is the
 beta mixture of dynamic mixup (:mod:`noisylabels.weighting.bmm`), which the dynamic-mixup method
@@ -23,6 +28,7 @@ Example:
     (1.0, True)
 """
 
+from noisylabels.weighting.base import MethodContext, SampleWeighting, StepState, weighted_mean
 from noisylabels.weighting.bmm import BetaMixture, LossMixture, beta_log_pdf, fit_loss_mixture
 from noisylabels.weighting.cicw import (
     DIVERGENCES,
@@ -57,16 +63,22 @@ from noisylabels.weighting.mixup import (
     smoothing_scale,
     weighted_mixup,
 )
+from noisylabels.weighting.parts import WEIGHTINGS, WeightingPart
 
 __all__ = [
     "DIVERGENCES",
     "MIXUP_MODES",
+    "WEIGHTINGS",
     "BetaMixture",
     "CIWeighting",
     "ClassReweighting",
     "ConfidenceWeighting",
     "LossMixture",
+    "MethodContext",
     "MixedBatch",
+    "SampleWeighting",
+    "StepState",
+    "WeightingPart",
     "beta_log_pdf",
     "cicw_targets",
     "ciw_lambda",
@@ -87,5 +99,6 @@ __all__ = [
     "small_loss_indices",
     "smoothed_targets",
     "smoothing_scale",
+    "weighted_mean",
     "weighted_mixup",
 ]

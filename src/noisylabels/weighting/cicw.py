@@ -31,14 +31,12 @@ and :math:`v^\star = e_y`.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from noisylabels.errors import UsageError
-
-if TYPE_CHECKING:
-    from noisylabels.methods.base import StepState
+from noisylabels.weighting.base import StepState
 
 DIVERGENCES = ("kl", "l1", "l2")
 

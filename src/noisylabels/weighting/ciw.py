@@ -19,14 +19,12 @@ with weights normalised to sum 1.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from noisylabels.errors import UsageError
-
-if TYPE_CHECKING:  # methods imports weighting; a runtime import here would be circular
-    from noisylabels.methods.base import StepState
+from noisylabels.weighting.base import StepState
 
 #: The official code treats ``|alpha - 1| < 1e-3`` as the KL case.
 _KL_TOL = 1e-3
@@ -121,7 +119,7 @@ class CIWeighting:
         anneal_steps: Steps of the lambda ramp (official: 3000).
 
     Example:
-        >>> from noisylabels.methods.base import StepState
+        >>> from noisylabels.weighting.base import StepState
         >>> ciw = CIWeighting(lam=0.1, burnin_steps=10, anneal_steps=10)
         >>> ciw.weights(torch.tensor([0.2, 3.0]), StepState(0, 5, 1, 100)) is None
         True

@@ -16,14 +16,12 @@ the average gradient scale of the unweighted loss and only shifts emphasis betwe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from noisylabels.errors import UsageError
-
-if TYPE_CHECKING:
-    from noisylabels.methods.base import StepState
+from noisylabels.weighting.base import StepState
 
 MODES = ("soft", "hard")
 
