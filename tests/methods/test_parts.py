@@ -143,8 +143,11 @@ def test_preset_expands_to_its_explicit_parts(name):
             {"tau": 0.6, "mode": "soft", "warmup_epochs": 1, "normalize": True},
             {"weighting": {"warmup_epochs": 1, "normalize": True}},
         ),
-        ("ciw", {"ciw_alpha": 1.0, "loss": "gce", "q": 0.5}, {"weighting": {"alpha": 1},
-                                                             "loss": {"name": "gce", "q": 0.5}}),
+        (
+            "ciw",
+            {"ciw_alpha": 1.0, "loss": "gce", "q": 0.5},
+            {"weighting": {"alpha": 1}, "loss": {"name": "gce", "q": 0.5}},
+        ),
         ("ciw", {"cls_div": "l2"}, {"weighting": {"name": "cicw", "lam": 0.1, "cls_div": "l2"}}),
         ("cicw", {"cls_div": "none"}, {"weighting": {"name": "ciw", "lam": 0.1}}),
         ("standard", {"cls_div": "l1"}, {"weighting": {"name": "class", "cls_div": "l1"}}),
@@ -152,7 +155,7 @@ def test_preset_expands_to_its_explicit_parts(name):
         ("dynamic-mixup", {"warmup_epochs": 2}, {"mixup": {"warmup_epochs": 2}}),
         ("coteaching", {"forget_rate": 0.2}, {"selection": {"forget_rate": 0.2}}),
     ],
-)  # fmt: skip
+)
 def test_flat_preset_params_mean_the_same_as_parts(name, flat, parts):
     assert parse_method(name, flat) == parse_method(name, parts)
 
@@ -166,8 +169,13 @@ def test_flat_and_part_forms_build_the_same_method():
 
 def test_loss_parameters_may_share_names_with_weighting_parameters():
     # tau, mode and lam name weighting parameters in the flat form; inside a part they are free.
-    spec = parse_method("standard", {"loss": {"name": "label_smoothing", "eps": 0.2},
-                                     "weighting": {"name": "confidence", "mode": "hard"}})  # fmt: skip
+    spec = parse_method(
+        "standard",
+        {
+            "loss": {"name": "label_smoothing", "eps": 0.2},
+            "weighting": {"name": "confidence", "mode": "hard"},
+        },
+    )
     assert spec.loss.kwargs == {"eps": 0.2} and spec.weighting.params.mode == "hard"
     with pytest.raises(UsageError, match="loss 'gce': unknown parameter tau; valid: q"):
         parse_method("standard", {"loss": {"name": "gce", "tau": 1}})
@@ -204,13 +212,17 @@ def test_yaml_method_mapping_is_parsed_into_the_config(tmp_path):
     )
     cfg = from_dict(yaml.safe_load(path.read_text()))
     assert cfg.method == "standard"
-    assert cfg.method_params == {"loss": {"name": "gce", "q": 0.7},
-                                 "weighting": {"name": "ciw", "lam": 0.1}}  # fmt: skip
+    assert cfg.method_params == {
+        "loss": {"name": "gce", "q": 0.7},
+        "weighting": {"name": "ciw", "lam": 0.1},
+    }
     spec = cfg.method_spec
     assert spec.loss.kwargs == {"q": 0.7} and spec.weighting.name == "ciw"
     assert from_dict(cfg.to_dict()) == cfg  # the record's config reads back
     with_preset = from_dict({"method": {"preset": "cicw-m", "loss": "gce"}})
-    assert with_preset.method == "cicw-m" and with_preset.method_spec.mixup.name == "sample_weight_w"
+    assert (
+        with_preset.method == "cicw-m" and with_preset.method_spec.mixup.name == "sample_weight_w"
+    )
     with pytest.raises(UsageError, match="unknown key.*wieghting; valid: preset, loss"):
         from_dict({"method": {"wieghting": "ciw"}})
 
@@ -227,15 +239,31 @@ def test_spec_round_trips_through_a_config_and_pickle():
 
 def test_cli_parts_flags(tmp_path, capsys):
     args = ["train", "--dataset", "moons", "--epochs", "1", "--out", str(tmp_path), "--json"]
-    assert main([*args, "--method", "ciw", "--loss", "gce", "--set", "loss.q=0.7",
-                 "--set", "weighting.lam=0.5"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                *args,
+                "--method",
+                "ciw",
+                "--loss",
+                "gce",
+                "--set",
+                "loss.q=0.7",
+                "--set",
+                "weighting.lam=0.5",
+            ]
+        )
+        == 0
+    )
     rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rec["config"]["method"] == "ciw"
     hp = rec["method_hparams"]
     assert (hp["loss"], hp["q"], hp["weighting"], hp["lam"]) == ("gce", 0.7, "ciw", 0.5)
     # --loss on the default method (a loss name) composes on plain cross entropy.
-    assert main([*args, "--loss", "gce", "--weighting", "confidence",
-                 "--set", "weighting.tau=0.5"]) == 0  # fmt: skip
+    assert (
+        main([*args, "--loss", "gce", "--weighting", "confidence", "--set", "weighting.tau=0.5"])
+        == 0
+    )
     rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rec["config"]["method"] == "standard"
     assert (rec["method_hparams"]["loss"], rec["method_hparams"]["tau"]) == ("gce", 0.5)
@@ -310,10 +338,12 @@ def test_user_weighting_in_run_and_in_a_sweep_grid(halves, tmp_path):
     assert rec["status"] == "ok" and rec["method_hparams"]["weighting"] == "test-halves"
     grid = {
         "base": {"dataset": "moons", "epochs": 1},
-        "methods": [{"weighting": {"name": "test-halves", "scale": 1.5}, "label": "halves"},
-                    {"name": "ciw", "weighting": {"lam": 0.5}}],
+        "methods": [
+            {"weighting": {"name": "test-halves", "scale": 1.5}, "label": "halves"},
+            {"name": "ciw", "weighting": {"lam": 0.5}},
+        ],
         "seeds": [0],
-    }  # fmt: skip
+    }
     runs = expand_grid(grid)
     assert [r.config.method for r in runs] == ["standard", "ciw"]
     out = tmp_path / "r.jsonl"
@@ -324,8 +354,9 @@ def test_user_weighting_in_run_and_in_a_sweep_grid(halves, tmp_path):
 
 
 # -- committed grids and results -----------------------------------------------------------------
-@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "grids").glob("*.yaml")),
-                         ids=lambda p: p.name)  # fmt: skip
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "benchmarks" / "grids").glob("*.yaml")), ids=lambda p: p.name
+)
 def test_every_committed_grid_expands(path):
     runs = expand_grid(load_grid(path), where=path.name)
     assert runs
