@@ -120,7 +120,8 @@ def _execute(block: Block, doc: _DocFile, monkeypatch) -> None:
     torch.set_num_threads(1)
     try:
         with torch.random.fork_rng(devices=[]):
-            code = compile(block.code, block.id, "exec")
+            # dont_inherit: examples run as written, not under this file's __future__ imports.
+            code = compile(block.code, block.id, "exec", dont_inherit=True)
             exec(code, doc.namespace)
     finally:
         torch.set_num_threads(threads)
