@@ -107,3 +107,10 @@ def slow_runner(cfg: TrainConfig) -> dict:
 
         time.sleep(60)
     return fake_record(cfg)
+
+
+def dies_on_ciw_runner(cfg: TrainConfig) -> dict:
+    """Kills its process (no cleanup, like SIGKILL or the OOM killer) for CIW runs."""
+    if cfg.method == "ciw":
+        os._exit(3)
+    return fake_record(cfg)

@@ -15,7 +15,13 @@ from bench_fakes import dying_runner, failing_runner, fake_record, fake_runner
 
 import noisylabels.bench.sweep as sweep_mod
 from noisylabels.bench.grid import expand_grid, load_grid
-from noisylabels.bench.results import ResultsWriter, finished_ids, load_records, sidecar
+from noisylabels.bench.results import (
+    ResultsStore,
+    ResultsWriter,
+    finished_ids,
+    load_records,
+    sidecar,
+)
 from noisylabels.bench.sweep import run_sweep
 from noisylabels.cli import main
 from noisylabels.errors import UsageError
@@ -342,3 +348,109 @@ def test_stale_entry_with_a_broken_stamp_is_marked_killed_without_a_traceback(tm
     run_sweep(runs()[:2], out, runner=fake_runner, progress="quiet")
     first, second = json.loads(sidecar(out, ".meta.json").read_text())["sessions"]
     assert first == {**entry, "status": "killed"} and second["ok"] == 2
+
+
+def test_shards_split_the_grid_by_run_id_and_report_merges_them(tmp_path, monkeypatch, capsys):
+    from noisylabels.bench.grid import select_shard
+
+    specs = runs()
+    shards = [select_shard(specs, i, 4) for i in range(4)]
+    ids = [r.run_id for s in shards for r in s]
+    assert sorted(ids) == sorted(r.run_id for r in specs)  # each run in exactly one shard
+    assert {len(s) for s in shards} == {4, 5}  # 18 runs: sizes differ by at most one
+    # The split depends on the set of runs, not on the order of the grid's axes.
+    reordered = expand_grid({**GRID, "methods": GRID["methods"][::-1]}, check=lambda c: None)
+    assert [{r.run_id for r in select_shard(reordered, i, 4)} for i in range(4)] == [
+        {r.run_id for r in s} for s in shards
+    ]
+    # Within a shard the grid order (seed-major) is kept.
+    order = {r.run_id: i for i, r in enumerate(specs)}
+    assert all([order[r.run_id] for r in s] == sorted(order[r.run_id] for r in s) for s in shards)
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    monkeypatch.setattr(sweep_mod, "train_runner", fake_runner)
+    outs = [tmp_path / f"r.{i}.jsonl" for i in range(3)]
+    for i, out in enumerate(outs):
+        assert main(["sweep", str(grid), "--out", str(out), "--shard", f"{i}/3", "--quiet"]) == 0
+        assert json.loads(sidecar(out, ".meta.json").read_text())["sessions"][0]["shard"] == (
+            f"{i}/3"
+        )
+    assert main(["sweep", str(grid), "--out", str(outs[1]), "--shard", "1/3", "--dry-run"]) == 0
+    assert capsys.readouterr().out.count(" done ") == 6
+    whole = tmp_path / "whole.jsonl"
+    run_sweep(specs, whole, runner=fake_runner, progress="quiet")
+    assert main(["report", *map(str, outs), "--format", "csv"]) == 0
+    merged = capsys.readouterr().out.splitlines()
+    assert main(["report", str(whole), "--format", "csv"]) == 0
+    assert sorted(merged) == sorted(capsys.readouterr().out.splitlines())  # rows in run order
+
+
+@pytest.mark.parametrize("shard", ["3/3", "-1/2", "1", "a/b", "0/0"])
+def test_bad_shard_is_a_one_line_error(tmp_path, capsys, shard):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", str(grid), "--out", str(tmp_path / "r.jsonl"), f"--shard={shard}"])
+    assert e.value.code == 2
+    assert "--shard: expects I/N with 0 <= I < N" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--cpus-per-run", "2"], "--cpus-per-run applies to --backend ray only"),
+        (["--ray-address", "auto"], "--ray-address applies to --backend ray only"),
+        (["--backend", "ray", "--gpus-per-run", "1.5"], "above 1 must be a whole number"),
+    ],
+)
+def test_backend_flags_are_checked(tmp_path, capsys, flags, message):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    assert main(["sweep", str(grid), "--out", str(tmp_path / "r.jsonl"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_ray_backend_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    out = tmp_path / "r.jsonl"
+    assert main(["sweep", str(grid), "--out", str(out), "--backend", "ray"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install 'noisylabels[ray]'" in err and len(err.splitlines()) == 1
+    assert not out.exists()  # nothing written
+
+
+def test_default_threads_come_from_the_cores_given(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep_mod, "default_threads", lambda workers=1: 7 * workers)
+    seen = []
+
+    def runner(cfg):
+        seen.append(torch.get_num_threads())
+        return fake_runner(cfg)
+
+    before = torch.get_num_threads()
+    run_sweep(runs()[:2], tmp_path / "r.jsonl", runner=runner, progress="quiet")
+    assert seen == [7, 7] and torch.get_num_threads() == before
+    run_sweep(runs()[:3], tmp_path / "r.jsonl", runner=runner, progress="quiet", threads=1)
+    assert seen == [7, 7, 1]
+    threads = [s["threads_per_run"] for s in ResultsStore(tmp_path / "r.jsonl").sessions()]
+    assert threads == [7, 1]
+
+
+def test_pool_worker_k_is_placed_on_gpu_k_mod_count(monkeypatch):
+    import multiprocessing
+
+    placed = []
+    monkeypatch.setattr(torch.cuda, "set_device", placed.append)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    for _ in range(5):
+        sweep_mod._init_worker(1, counter, 2)
+    assert placed == [0, 1, 0, 1, 0]
+    for _ in range(2):
+        sweep_mod._init_worker(1, counter, 0)  # no GPU: nothing placed
+    assert placed == [0, 1, 0, 1, 0] and counter.value == 7

@@ -46,6 +46,39 @@ def _positive(value: str) -> int:
     return n
 
 
+def _positive_float(value: str) -> float:
+    x = _float(value)
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return x
+
+
+def _nonnegative_float(value: str) -> float:
+    x = _float(value)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return x
+
+
+def _float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if x != x or x in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {value!r}")
+    return x
+
+
+def _shard(value: str) -> tuple[int, int]:
+    from noisylabels.bench.grid import parse_shard
+
+    try:
+        return parse_shard(value)
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--shard ")) from None
+
+
 def parse_seeds(value: str) -> list[int]:
     """``3`` -> [0, 1, 2]; ``0,4,7`` -> [0, 4, 7]."""
     try:
@@ -65,16 +98,36 @@ def parse_seeds(value: str) -> list[int]:
 # ------------------------------------------------------------------------------------- sweep
 
 
+def _check_backend_flags(args: argparse.Namespace) -> None:
+    ray_only = {
+        "--ray-address": args.ray_address is not None,
+        "--cpus-per-run": args.cpus_per_run is not None,
+        "--gpus-per-run": args.gpus_per_run is not None,
+    }
+    if args.backend == "local":
+        given = [flag for flag, on in ray_only.items() if on]
+        if given:
+            raise UsageError(f"{given[0]} applies to --backend ray only")
+    elif args.workers != 1:
+        raise UsageError(
+            "--workers applies to --backend local; with --backend ray, --cpus-per-run and "
+            "--gpus-per-run set how many runs share a machine"
+        )
+
+
 def _sweep(args: argparse.Namespace) -> int:
-    from noisylabels.bench.grid import expand_grid, load_grid, normalise_grid
+    from noisylabels.bench.grid import expand_grid, load_grid, normalise_grid, select_shard
     from noisylabels.bench.results import finished_ids
     from noisylabels.bench.sweep import run_sweep
 
+    _check_backend_flags(args)
     grid = normalise_grid(load_grid(args.grid), str(args.grid))
     runs = expand_grid(grid, str(args.grid))
     if not args.dry_run:
         check_output_file(args.out, inputs=[args.grid])
     if args.dry_run:
+        if args.shard is not None:
+            runs = select_shard(runs, *args.shard)
         done = finished_ids(args.out) if Path(args.out).exists() else set()
         for r in runs:
             print(f"{r.run_id}  {'done' if r.run_id in done else 'todo'}  {r.describe()}")
@@ -91,6 +144,11 @@ def _sweep(args: argparse.Namespace) -> int:
             grid=grid,
             command=_command_line("sweep"),
             threads=args.threads,
+            shard=args.shard,
+            backend=args.backend,
+            ray_address=args.ray_address,
+            cpus_per_run=1.0 if args.cpus_per_run is None else args.cpus_per_run,
+            gpus_per_run=0.0 if args.gpus_per_run is None else args.gpus_per_run,
         )
     except KeyboardInterrupt:
         print(
@@ -102,7 +160,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if not args.quiet and not args.json:
         print(
             f"{result.ok} ok, {result.failed} failed, {result.skipped} already finished "
-            f"({len(runs)} runs) in {result.wall_time_s:.1f} s -> {args.out}",
+            f"({result.planned} runs) in {result.wall_time_s:.1f} s -> {args.out}",
             file=sys.stderr,
         )
         if result.planned == result.skipped:
@@ -267,7 +325,43 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threads",
         type=_positive,
         default=None,
-        help="torch threads per run (default: torch's setting; cores // workers with workers > 1)",
+        help="torch threads per run (default: the cores this process may use // workers; "
+        "with --backend ray, --cpus-per-run)",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="run only shard I of N (0 <= I < N), a deterministic split of the grid by run id, "
+        "e.g. one task of a SLURM job array; `report` merges the shards' files",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process or --workers processes (default); ray: one Ray task per run "
+        "(pip install 'noisylabels[ray]')",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="Ray cluster to join (auto: the cluster of this machine); default: a local Ray",
+    )
+    p.add_argument(
+        "--cpus-per-run",
+        type=_positive_float,
+        default=None,
+        metavar="N",
+        help="CPUs Ray reserves for each run (default 1)",
+    )
+    p.add_argument(
+        "--gpus-per-run",
+        type=_nonnegative_float,
+        default=None,
+        metavar="F",
+        help="GPUs Ray reserves for each run; a fraction (0.25) lets runs share a GPU (default 0)",
     )
     p.add_argument(
         "--retry-failed",

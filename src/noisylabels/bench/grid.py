@@ -351,3 +351,48 @@ def _check_noise_spec(spec: str, where: str) -> None:
         raise UsageError(f"{where}: rate {rate!r} is not a number (e.g. symmetric:0.4)") from None
     if not 0.0 <= r <= 1.0:
         raise UsageError(f"{where}: rate {r} is outside [0, 1]")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/8"`` -> ``(2, 8)``: shard 2 of 8, shards numbered ``0 .. n-1``.
+
+    Raises:
+        UsageError: One line for anything else.
+    """
+    index, sep, count = str(text).partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = -1
+    if not sep or n < 1 or not 0 <= i < n:
+        raise UsageError(
+            f"--shard expects I/N with 0 <= I < N (e.g. 0/4 ... 3/4, or "
+            f"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got {text!r}"
+        )
+    return i, n
+
+
+def select_shard(runs: list[RunSpec], index: int, count: int) -> list[RunSpec]:
+    """The runs of shard ``index`` of ``count``: a deterministic split by ``run_id``.
+
+    The run ids are sorted and dealt out in turn, so the shards differ in size by at most one
+    run, every run is in exactly one shard, and the split depends only on the set of runs (not
+    on the order of the grid's axes). Within a shard the runs keep the grid's order (seed-major).
+    Adding or removing runs of the grid deals the ids anew: run the shards of one grid to the
+    end before changing it, or give the new grid new results files.
+
+    Args:
+        runs: The expanded grid.
+        index: The shard, ``0 <= index < count``.
+        count: The number of shards.
+
+    Example:
+        >>> from noisylabels.train.config import TrainConfig
+        >>> runs = [RunSpec(run_id=c * 12, config=TrainConfig()) for c in "dacb"]
+        >>> [[r.run_id[0] for r in select_shard(runs, i, 2)] for i in range(2)]
+        [['a', 'c'], ['d', 'b']]
+    """
+    if count < 1 or not 0 <= index < count:
+        raise UsageError(f"shard {index}/{count}: need 0 <= index < count")
+    mine = set(sorted(r.run_id for r in runs)[index::count])
+    return [r for r in runs if r.run_id in mine]

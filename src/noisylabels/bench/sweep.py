@@ -7,7 +7,9 @@ the exception becomes a record with ``status: "failed"`` and a one-line ``error`
 are retried by the next invocation unless ``retry_failed=False``.
 
 With ``workers > 1`` runs execute in that many spawned processes, each limited to
-``cores // workers`` torch threads; the parent writes every record, in completion order.
+``cores // workers`` torch threads, worker k placed on GPU k mod the GPU count; with
+``backend="ray"`` each run is a Ray task. Either way the parent writes every record, in
+completion order.
 Ctrl-C stops the sweep at once; every run that finished before is already on disk, and rerunning
 the same command resumes.
 
@@ -21,7 +23,7 @@ marks such an entry ``killed``.
 from __future__ import annotations
 
 import json
-import os
+import math
 import platform
 import signal
 import sys
@@ -36,14 +38,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from noisylabels import __version__
-from noisylabels.bench.grid import RunSpec, method_display
+from noisylabels.bench.grid import RunSpec, method_display, select_shard
 from noisylabels.bench.results import ResultsStore, utc_now
 from noisylabels.errors import UsageError
+from noisylabels.resources import available_cores, default_threads, worker_gpu
 from noisylabels.train.config import TrainConfig
 from noisylabels.train.record import SCHEMA_VERSION
 
 Runner = Callable[[TrainConfig], dict[str, Any]]
 Progress = Literal["bar", "quiet", "json"]
+Backend = Literal["local", "ray"]
 
 
 def train_runner(config: TrainConfig) -> dict[str, Any]:
@@ -80,19 +84,12 @@ def machine() -> dict[str, Any]:
         "node": platform.node(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
-        "cpu_count": _cores(),
+        "cpu_count": available_cores(),
         "torch_threads": torch.get_num_threads(),
     }
     if torch.cuda.is_available():
         info["cuda"] = torch.cuda.get_device_name(0)
     return info
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def failed_record(spec: RunSpec, exc: BaseException, started_at: str, wall: float) -> dict:
@@ -130,12 +127,26 @@ def execute(spec: RunSpec, runner: Runner) -> dict[str, Any]:
     return record
 
 
-def _init_worker(threads: int) -> None:
+def gpu_count() -> int:
+    """CUDA devices visible to this process (0 without CUDA)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _init_worker(threads: int, counter: Any, n_gpus: int) -> None:
     # The parent owns Ctrl-C: it stops the pool; workers must not print tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     torch.set_num_threads(threads)
+    with counter.get_lock():
+        worker = counter.value
+        counter.value += 1
+    gpu = worker_gpu(worker, n_gpus)
+    if gpu is not None:
+        # The current device: where runs with device "auto" or "cuda" go in this process.
+        torch.cuda.set_device(gpu)
 
 
 def summary_line(record: dict[str, Any]) -> dict[str, Any]:
@@ -191,6 +202,11 @@ def run_sweep(
     grid: dict[str, Any] | None = None,
     command: str | None = None,
     threads: int | None = None,
+    shard: tuple[int, int] | None = None,
+    backend: Backend = "local",
+    ray_address: str | None = None,
+    cpus_per_run: float = 1.0,
+    gpus_per_run: float = 0.0,
 ) -> SweepResult:
     """Run every spec of ``runs`` that has no ``ok`` record in ``out`` yet.
 
@@ -205,9 +221,18 @@ def run_sweep(
             stderr) or ``json`` (one JSON object per finished run on stdout).
         grid: The normalised grid, saved as ``<out>.grid.yaml`` when given.
         command: The command line, recorded in ``<out>.meta.json``.
-        threads: Torch threads per run (default: torch's own setting with one worker,
-            ``cores // workers`` with several). Small models on a busy machine run much faster
-            on 1 thread than on several that wait for each other.
+        threads: Torch threads per run (default: the cores this process may use divided by
+            ``workers``, see :func:`~noisylabels.resources.default_threads`; with Ray,
+            ``cpus_per_run`` rounded up). Small models on a busy machine run much faster on 1
+            thread than on several that wait for each other.
+        shard: ``(i, n)``: run only shard ``i`` of ``n`` (:func:`~noisylabels.bench.grid.
+            select_shard`), e.g. one task of a SLURM job array.
+        backend: ``local`` (this process, or a pool of ``workers`` processes, worker k on GPU
+            k mod the GPU count) or ``ray`` (one Ray task per run, see
+            :mod:`noisylabels.bench.ray_backend`).
+        ray_address: Ray cluster to join (``auto``); None starts a local Ray.
+        cpus_per_run: CPUs Ray reserves per run.
+        gpus_per_run: GPUs Ray reserves per run; fractions share a GPU.
 
     Returns:
         Counts of what ran. On Ctrl-C the meta file is updated and KeyboardInterrupt re-raised.
@@ -216,7 +241,18 @@ def run_sweep(
         raise UsageError(f"--workers must be >= 1, got {workers}")
     if threads is not None and threads < 1:
         raise UsageError(f"--threads must be >= 1, got {threads}")
+    if backend not in ("local", "ray"):
+        raise UsageError(f"unknown backend {backend!r}; choose local or ray")
+    if backend == "ray":
+        from noisylabels.bench.ray_backend import RayRunner, check_resources, import_ray
+
+        import_ray()  # before the results file is touched: missing Ray is a one-line error
+        check_resources(cpus_per_run, gpus_per_run)
+        threads = threads or max(1, math.ceil(cpus_per_run))
     runner = train_runner if runner is None else runner
+    threads = threads or default_threads(workers)
+    if shard is not None:
+        runs = select_shard(runs, *shard)
     out = Path(out)
     store = ResultsStore(out)
     with store.writer() as writer:  # lock first: a second sweep on this file fails here
@@ -226,11 +262,19 @@ def run_sweep(
         if grid is not None:
             writer.save_grid(grid)
         machine_info = machine()
+        extra: dict[str, Any] = {}
+        if shard is not None:
+            extra["shard"] = f"{shard[0]}/{shard[1]}"
+        ray_runner = None
+        if backend == "ray":
+            extra["backend"] = "ray"
+            if todo:  # connected (and checked) before this invocation's meta entry is opened
+                ray_runner = RayRunner(ray_address, cpus_per_run, gpus_per_run)
+                extra["ray"] = ray_runner.info
         session = writer.session(
             command=command,
-            workers=workers,
-            threads_per_run=threads
-            or (max(1, _cores() // workers) if workers > 1 else machine_info["torch_threads"]),
+            workers=workers if backend == "local" else None,
+            threads_per_run=threads,
             planned=len(runs),
             skipped=result.skipped,
             ok=0,
@@ -238,6 +282,7 @@ def run_sweep(
             status="running",
             machine=machine_info,
             versions=versions(),
+            **extra,
         )
         reporter = _Reporter(progress, total=len(todo), skipped=result.skipped)
         t0 = time.perf_counter()
@@ -255,6 +300,8 @@ def run_sweep(
         try:
             if not todo:
                 pass
+            elif ray_runner is not None:
+                ray_runner.run(todo, runner, record_done, threads)
             elif workers == 1:
                 _run_here(todo, runner, threads, record_done)
             else:
@@ -264,6 +311,8 @@ def run_sweep(
             raise
         finally:
             result.wall_time_s = time.perf_counter() - t0
+            if ray_runner is not None:
+                ray_runner.close()
             reporter.close()
             session.finish(
                 result.ok, result.failed, result.wall_time_s, interrupted=result.interrupted
@@ -274,14 +323,13 @@ def run_sweep(
 def _run_here(
     todo: Iterable[RunSpec],
     runner: Runner,
-    threads: int | None,
+    threads: int,
     record_done: Callable[[dict], None],
 ) -> None:
     import torch
 
     before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     try:
         for spec in todo:
             record_done(execute(spec, runner))
@@ -293,19 +341,21 @@ def _run_pool(
     todo: Iterable[RunSpec],
     runner: Runner,
     workers: int,
-    threads: int | None,
+    threads: int,
     record_done: Callable[[dict], None],
 ) -> None:
     import multiprocessing
 
-    threads = threads or max(1, _cores() // workers)
+    n_gpus = gpu_count()
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("i", 0)  # worker k of the sweep places itself on GPU k mod n_gpus
     pending = deque(todo)
     while pending:
         pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_init_worker,
-            initargs=(threads,),
+            initargs=(threads, counter, n_gpus),
         )
         inflight: dict[Future, RunSpec] = {}
         try:
