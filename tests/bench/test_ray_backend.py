@@ -14,6 +14,7 @@ from noisylabels.bench.sweep import run_sweep, train_runner
 from noisylabels.cli import main
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+pytestmark = pytest.mark.ray
 
 HERE = Path(__file__).parent
 GRID = {
