@@ -9,6 +9,7 @@ file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import warnings
@@ -82,9 +83,13 @@ def torch_load(path: str | os.PathLike[str], what: str, safe_globals: Iterable[A
 
     p = Path(path)
     check_file_kind(p, "pt", what)
+    allow = list(safe_globals)
+    # torch < 2.5 has no safe_globals: its weights_only loader takes tensors and containers only.
+    has_allow = hasattr(torch.serialization, "safe_globals")
+    extra = torch.serialization.safe_globals(allow) if has_allow else contextlib.nullcontext()
     try:
         # torch warns about pickle protocols of hostile files; the error below says enough.
-        with warnings.catch_warnings(), torch.serialization.safe_globals(list(safe_globals)):
+        with warnings.catch_warnings(), extra:
             warnings.simplefilter("ignore")
             return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -94,6 +99,11 @@ def torch_load(path: str | os.PathLike[str], what: str, safe_globals: Iterable[A
             if m
             else "Python objects that are not tensors or arrays"
         )
+        if allow and not has_allow:
+            raise DataError(
+                f"cannot read {what} {p}: numpy arrays in it need torch >= 2.5 "
+                f"(this is torch {torch.__version__})"
+            ) from None
         raise DataError(
             f"{what} {p} holds {holds}; it is refused because loading it could run code. "
             "Save only tensors, numpy arrays and plain containers (dict, list)"

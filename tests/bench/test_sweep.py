@@ -454,3 +454,40 @@ def test_pool_worker_k_is_placed_on_gpu_k_mod_count(monkeypatch):
     for _ in range(2):
         sweep_mod._init_worker(1, counter, 0)  # no GPU: nothing placed
     assert placed == [0, 1, 0, 1, 0] and counter.value == 7
+
+
+def test_device_auto_trains_like_cpu_here_and_resumes_cpu_results(tmp_path, monkeypatch, capsys):
+    """A grid moved from `device: cpu` to `auto`: same numbers on CPU, nothing rerun."""
+    if torch.cuda.is_available():
+        pytest.skip("auto is cuda on this machine")
+    small = {**GRID, "noise": ["symmetric:0.4"], "methods": ["ce", "ciw"], "seeds": [0]}
+    cpu = expand_grid({**small, "base": {**GRID["base"], "device": "cpu"}})
+    auto = expand_grid({**small, "base": {**GRID["base"], "device": "auto"}})
+    assert {r.run_id for r in cpu}.isdisjoint(r.run_id for r in auto)
+    out = tmp_path / "r.jsonl"
+    run_sweep(cpu, out, progress="quiet", threads=1)  # real 1-epoch digits runs
+    res = run_sweep(auto, out, runner=fake_runner, progress="quiet")
+    assert (res.skipped, res.ok) == (2, 0)
+    main_args = ["sweep", str(tmp_path / "g.yaml"), "--out", str(out), "--dry-run"]
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump({**small, "base": auto[0].config.to_dict()}))
+    assert main(main_args) == 0
+    assert capsys.readouterr().out.count(" done ") == 2
+    # The same records from device auto (resolved to cpu), but for the device setting itself.
+    other = tmp_path / "auto.jsonl"
+    run_sweep(auto, other, progress="quiet", threads=1)
+    volatile = {"wall_time_s", "started_at", "time_s", "train_time_s", "eval_time_s"}
+    volatile |= {"inference_ms_per_1000", "run_id", "device"}
+
+    def stable(v):
+        if isinstance(v, dict):
+            return {k: stable(x) for k, x in v.items() if k not in volatile}
+        return [stable(x) for x in v] if isinstance(v, list) else v
+
+    a, b = load_records(out), load_records(other)
+    assert [r["config"]["device"] for r in a + b] == ["cpu"] * 2 + ["auto"] * 2
+    assert [stable(r) for r in a] == [stable(r) for r in b]
+    assert all(r["device"].startswith("cpu") for r in b)
+    # Where auto is a GPU, CPU results are not taken for it.
+    monkeypatch.setattr(sweep_mod, "auto_device", lambda: "cuda")
+    res = run_sweep(auto, tmp_path / "r.jsonl", runner=fake_runner, progress="quiet")
+    assert (res.skipped, res.ok) == (0, 2)

@@ -53,6 +53,9 @@ def test_npz_variants(fake_npz, kind, key):
     np.testing.assert_array_equal(res.T_nominal, res.T_realised)
 
 
+@pytest.mark.skipif(
+    not hasattr(torch.serialization, "safe_globals"), reason="numpy arrays need torch >= 2.5"
+)
 def test_official_pt_read_safely(tmp_path):
     data = _fake_cifar10n(1)
     torch.save({k: v.astype(np.int64) for k, v in data.items()}, tmp_path / "CIFAR-10_human.pt")
@@ -64,6 +67,14 @@ def test_official_pt_read_safely(tmp_path):
                tmp_path / "t.pt")  # fmt: skip
     np.testing.assert_array_equal(read_cifar10n(tmp_path / "t.pt")["aggre_label"],
                                   data["aggre_label"])  # fmt: skip
+
+
+def test_pt_of_arrays_on_a_torch_without_safe_globals_names_the_version(tmp_path, monkeypatch):
+    data = _fake_cifar10n(1)
+    torch.save({k: v.astype(np.int64) for k, v in data.items()}, tmp_path / "a.pt")
+    monkeypatch.delattr(torch.serialization, "safe_globals", raising=False)
+    with pytest.raises(DataError, match=r"numpy arrays in it need torch >= 2\.5"):
+        read_cifar10n(tmp_path / "a.pt")
 
 
 class _Evil:

@@ -118,7 +118,7 @@ def _check_backend_flags(args: argparse.Namespace) -> None:
 def _sweep(args: argparse.Namespace) -> int:
     from noisylabels.bench.grid import expand_grid, load_grid, normalise_grid, select_shard
     from noisylabels.bench.results import finished_ids
-    from noisylabels.bench.sweep import run_sweep
+    from noisylabels.bench.sweep import auto_device, is_done, run_sweep
 
     _check_backend_flags(args)
     grid = normalise_grid(load_grid(args.grid), str(args.grid))
@@ -129,9 +129,11 @@ def _sweep(args: argparse.Namespace) -> int:
         if args.shard is not None:
             runs = select_shard(runs, *args.shard)
         done = finished_ids(args.out) if Path(args.out).exists() else set()
+        auto = auto_device()
+        finished = {r.run_id for r in runs if is_done(r, done, auto)}
         for r in runs:
-            print(f"{r.run_id}  {'done' if r.run_id in done else 'todo'}  {r.describe()}")
-        todo = sum(r.run_id not in done for r in runs)
+            print(f"{r.run_id}  {'done' if r.run_id in finished else 'todo'}  {r.describe()}")
+        todo = len(runs) - len(finished)
         print(f"{len(runs)} runs, {len(runs) - todo} finished, {todo} to run", file=sys.stderr)
         return 0
     try:

@@ -57,6 +57,30 @@ def train_runner(config: TrainConfig) -> dict[str, Any]:
     return run(config, progress=False)
 
 
+def auto_device() -> str:
+    """What ``device: auto`` resolves to in this process: ``cuda`` when available, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def is_done(spec: RunSpec, done: set[str], auto: str | None = None) -> bool:
+    """Whether ``done`` (finished run ids) holds ``spec``.
+
+    A run with ``device: auto`` also counts as done when the results hold the same run on the
+    device ``auto`` resolves to here (``auto``, default :func:`auto_device`): a grid moved from
+    ``device: cpu`` to ``auto`` resumes its CPU results on a machine without a GPU, and reruns
+    them on one with a GPU.
+    """
+    if spec.run_id in done:
+        return True
+    if spec.config.device != "auto":
+        return False
+    from noisylabels.train import run_id
+
+    return run_id(spec.config.replace(device=auto or auto_device())) in done
+
+
 def one_line(exc: BaseException) -> str:
     """``Type: message`` on one line (the ``error`` field of a failed record)."""
     msg = " ".join(str(exc).split())
@@ -257,7 +281,8 @@ def run_sweep(
     store = ResultsStore(out)
     with store.writer() as writer:  # lock first: a second sweep on this file fails here
         done = store.finished_ids(include_failed=not retry_failed)
-        todo = [r for r in runs if r.run_id not in done]
+        auto = auto_device()
+        todo = [r for r in runs if not is_done(r, done, auto)]
         result = SweepResult(planned=len(runs), skipped=len(runs) - len(todo))
         if grid is not None:
             writer.save_grid(grid)
