@@ -491,3 +491,32 @@ def test_device_auto_trains_like_cpu_here_and_resumes_cpu_results(tmp_path, monk
     monkeypatch.setattr(sweep_mod, "auto_device", lambda: "cuda")
     res = run_sweep(auto, tmp_path / "r.jsonl", runner=fake_runner, progress="quiet")
     assert (res.skipped, res.ok) == (0, 2)
+
+
+def test_a_run_refused_by_a_pool_that_broke_goes_to_the_next_pool(tmp_path, monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    pools = []
+
+    class Pool:  # the first pool is already broken when the sweep submits to it
+        def __init__(self, **kwargs):
+            self.broken = not pools
+            self._processes = {}
+            pools.append(self)
+
+        def submit(self, fn, *args):
+            if self.broken:
+                raise BrokenProcessPool("a worker died")
+            fut = Future()
+            fut.set_result(fn(*args))
+            return fut
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(sweep_mod, "ProcessPoolExecutor", Pool)
+    out = tmp_path / "r.jsonl"
+    res = run_sweep(runs()[:3], out, runner=fake_runner, workers=2, progress="quiet")
+    assert (res.ok, res.failed, len(pools)) == (3, 0, 2)
+    assert sorted(ids_in(out)) == sorted(r.run_id for r in runs()[:3])

@@ -388,8 +388,10 @@ def _run_pool(
             # memory) only the runs then in flight are affected.
             while pending or inflight:
                 while pending and len(inflight) < workers:
-                    spec = pending.popleft()
-                    inflight[pool.submit(execute, spec, runner)] = spec
+                    # Taken off the queue only once submitted: submit raises on a pool that
+                    # broke since the last wait, and the run must then go to the next pool.
+                    inflight[pool.submit(execute, pending[0], runner)] = pending[0]
+                    pending.popleft()
                 finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     record_done(_outcome(fut, inflight[fut]))
