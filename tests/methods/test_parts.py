@@ -273,6 +273,23 @@ def test_cli_parts_flags(tmp_path, capsys):
     assert "PART.KEY=VALUE" in err[0] and "unknown parameter tau; valid: q" in err[1]
 
 
+def test_cli_flags_change_the_parts_of_a_yaml_method(tmp_path, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(
+        "dataset: moons\nepochs: 1\n"
+        "method: {loss: {name: gce, q: 0.7}, weighting: {name: ciw, lam: 0.1}}\n"
+    )
+    args = ["train", "--config", str(cfg), "--out", str(tmp_path), "--json"]
+    assert main([*args, "--set", "weighting.lam=0.3", "--set", "weighting.burnin_steps=0"]) == 0
+    hp = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["method_hparams"]
+    assert (hp["loss"], hp["q"], hp["lam"], hp["burnin_steps"]) == ("gce", 0.7, 0.3, 0)
+    # Naming another part replaces it, with the parameters of the old one dropped.
+    assert main([*args, "--weighting", "confidence", "--loss", "sce"]) == 0
+    hp = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["method_hparams"]
+    assert (hp["loss"], hp["weighting"], hp["tau"]) == ("sce", "confidence", 0.6)
+    assert "q" not in hp and "lam" not in hp
+
+
 def test_report_names_a_parts_method_by_its_parts():
     cfg = from_dict({"method": {"loss": {"name": "gce", "q": 0.7}, "weighting": "ciw"}})
     assert method_display(cfg) == "standard (loss=gce(q=0.7), weighting=ciw)"

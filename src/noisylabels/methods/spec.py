@@ -87,12 +87,9 @@ class MethodSpec:
     def describe(self) -> str:
         """One line: ``gce(q=0.7) + ciw(lam=0.5)``."""
         items = []
-        for kind, d in self.to_dict().items():
-            d = dict(d)
-            name = d.pop("name")
-            inner = ", ".join(f"{k}={v}" for k, v in d.items())
-            items.append(f"{name}({inner})" if inner else name)
-            del kind
+        for d in self.to_dict().values():
+            params = ", ".join(f"{k}={v}" for k, v in d.items() if k != "name")
+            items.append(f"{d['name']}({params})" if params else d["name"])
         return " + ".join(items)
 
 
