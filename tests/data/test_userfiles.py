@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from own_data_files import write_csv, write_image_folder
 
 from noisylabels.data import dataset_info, load_dataset, load_path
 from noisylabels.data.userfiles import parse_image_size, resize_images
 from noisylabels.errors import UsageError
 
 Image = pytest.importorskip("PIL.Image")
-
-
-def write_image_folder(root: Path, classes=("cat", "dog"), n=5, size=(6, 4), mode="RGB", seed=0):
-    """``root/<class>/<i>.png`` with random pixels; returns {class: [arrays in file order]}."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for c in classes:
-        (root / c).mkdir(parents=True)
-        out[c] = []
-        for i in range(n):
-            shape = (size[1], size[0]) if mode == "L" else (size[1], size[0], 3)
-            a = rng.integers(0, 256, shape, dtype=np.uint8)
-            Image.fromarray(a, mode=None).save(root / c / f"{i:03d}.png")
-            out[c].append(a)
-    return out
 
 
 def test_image_folder_round_trips_pixels_and_labels(tmp_path):
@@ -55,7 +39,7 @@ def test_grey_folder_with_train_and_test_split(tmp_path):
     assert ds.classes == ("a", "b", "c") and ds.input_shape == (1, 4, 6)
     assert ds.y_train.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert ds.y_test.tolist() == [0, 0, 2, 2]
-    assert "test split given" in ds.source
+    assert ds.source == str(tmp_path / "d")
 
 
 def test_mixed_sizes_need_image_size_and_are_resized(tmp_path):
@@ -142,18 +126,6 @@ def test_folder_too_big_for_memory_is_refused_early(tmp_path, monkeypatch):
 
 
 # -- tables ------------------------------------------------------------------------------------
-
-
-def write_csv(path: Path, n=40, label="label", seed=0, names=False):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3)).round(3)
-    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
-    lines = [f"f1,f2,{label},f3"]
-    for row, lab in zip(x, y, strict=True):
-        lab_s = ("low", "mid", "high")[lab] if names else str(lab)
-        lines.append(f"{row[0]},{row[1]},{lab_s},{row[2]}")
-    path.write_text("\n".join(lines) + "\n")
-    return x, y
 
 
 def test_csv_table_end_to_end(tmp_path):

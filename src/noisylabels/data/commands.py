@@ -20,7 +20,61 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--root", metavar="DIR", help="folder searched before all others")
+    add_data_flags(p)
     p.set_defaults(func=run_datasets)
+
+
+DATA_HELP = (
+    "your own data instead of --dataset: an image folder PATH/<class>/<image> (optionally "
+    "PATH/train and PATH/test), a .csv or .parquet table with a label column, or an .npz with "
+    "x_train and y_train"
+)
+
+
+def add_data_flags(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--data PATH``, ``--label-column COL`` and ``--image-size N`` (own-data flags)."""
+    p.add_argument("--data", metavar="PATH", default=None, help=DATA_HELP)
+    p.add_argument(
+        "--label-column", metavar="COL", default=None,
+        help="label column of a --data table (default: label)",
+    )
+    p.add_argument(
+        "--image-size", metavar="N|HxW", default=None,
+        help="resize the images of a --data folder to N x N (or H x W); needed when they differ",
+    )
+
+
+def data_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """Config keys set by the own-data flags: ``dataset`` and ``dataset_options``.
+
+    Raises:
+        UsageError: ``--data`` together with ``--dataset``, or ``--label-column`` /
+            ``--image-size`` without ``--data``.
+    """
+    path = getattr(args, "data", None)
+    opts: dict[str, object] = {}
+    if getattr(args, "label_column", None) is not None:
+        opts["label_column"] = args.label_column
+    if getattr(args, "image_size", None) is not None:
+        opts["image_size"] = args.image_size
+    if path is None:
+        if opts:
+            flag = "--label-column" if "label_column" in opts else "--image-size"
+            raise UsageError(f"{flag} applies to your own data: give it with --data PATH")
+        return {}
+    if getattr(args, "dataset", None) is not None:
+        raise UsageError(f"give --dataset {args.dataset} or --data {path}, not both")
+    if not Path(path).expanduser().exists():
+        raise UsageError(f"--data {path}: no such file or folder")
+    return {"dataset": str(path), "dataset_options": opts}
+
+
+def dataset_label(dataset: str) -> str:
+    """A short name for file and folder names: the dataset name, or a path's last part."""
+    if "/" not in dataset and "\\" not in dataset and "." not in dataset:
+        return dataset
+    p = Path(dataset.rstrip("/\\"))
+    return (p.stem if p.suffix else p.name).lower() or "data"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -34,8 +88,10 @@ def run_datasets(args: argparse.Namespace) -> int:
     if args.root is not None and not Path(args.root).expanduser().is_dir():
         raise UsageError(f"--root {args.root}: no such folder")
     rows = [("dataset", "found", "train", "test", "shape", "classes", "where")]
-    for name in list_datasets():
-        info = dataset_info(name, args.root)
+    own = data_overrides(args)
+    names = [str(own["dataset"])] if own else list_datasets()
+    for name in names:
+        info = dataset_info(name, args.root, **dict(own.get("dataset_options") or {}))  # type: ignore
         if info.problem and info.found:
             found, where = "BROKEN", f"{info.location}: {info.problem}"
         elif info.found:

@@ -20,10 +20,8 @@ def _add_data_flag(p: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace, cfg: Any) -> Any:
     from noisylabels.data import load_dataset
 
-    path = getattr(args, "data", None)
-    if path:
-        return load_dataset(path)
-    return load_dataset(cfg.dataset, root=cfg.data_root)
+    # --data PATH (and its --label-column/--image-size) already set cfg.dataset and its options.
+    return load_dataset(cfg.dataset, root=cfg.data_root, **cfg.dataset_options)
 
 
 def _detect(args: argparse.Namespace) -> int:

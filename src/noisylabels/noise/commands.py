@@ -16,6 +16,8 @@ FULL_MATRIX_MAX_K = 12  # larger T are summarised (diagonal + largest off-diagon
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to the CLI."""
+    from noisylabels.data.commands import add_data_flags  # CLI glue: the flags live with data
+
     p = sub.add_parser(
         "noise",
         help="corrupt a dataset's training labels; print the realised rate and T; save them",
@@ -32,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--rate 0.3 --out labels.npz; noisylabels noise --dataset cifar10 --kind cifar10n-worst"
         ),
     )
-    p.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
+    p.add_argument("--dataset", default=None, help="dataset name (default: digits)")
+    add_data_flags(p)
     p.add_argument(
         "--kind",
         default=None,
@@ -119,6 +122,7 @@ def _input_files(
 def run(args: argparse.Namespace) -> int:
     """Run ``noisylabels noise``."""
     from noisylabels.data import load_dataset
+    from noisylabels.data.commands import data_overrides
     from noisylabels.noise.corrupt import corrupt
     from noisylabels.noise.spec import takes_rate
 
@@ -131,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
         from noisylabels.noise.human import find_cifar10n, read_cifar10n
 
         read_cifar10n(find_cifar10n(args.root))  # a bad label file fails before CIFAR-10 loads
-    ds = load_dataset(args.dataset, args.root)
+    own = data_overrides(args)
+    if own:
+        ds = load_dataset(str(own["dataset"]), **dict(own["dataset_options"]))  # type: ignore
+    else:
+        ds = load_dataset(args.dataset or "digits", args.root)
     if args.out:
         noise_file = spec.strip()[5:] if spec.strip().lower().startswith("file:") else None
         check_output_file(args.out, inputs=_input_files(ds.source, noise_file, args.root, spec))

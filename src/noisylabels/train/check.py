@@ -29,7 +29,7 @@ def check_config(cfg: TrainConfig) -> None:
     from noisylabels.noise import NoiseSpec, corrupt
 
     validate(cfg)
-    info = dataset_info(cfg.dataset, root=cfg.data_root)
+    info = dataset_info(cfg.dataset, root=cfg.data_root, **cfg.dataset_options)
     k, shape = int(info.num_classes), tuple(info.input_shape)
     with torch.random.fork_rng(devices=[]):
         get_model(cfg.model, shape, k)

@@ -20,12 +20,13 @@ from typing import Any
 
 import yaml
 
+from noisylabels.data.commands import add_data_flags, data_overrides, dataset_label
 from noisylabels.errors import UsageError
 from noisylabels.outputs import check_output_dir, rescue_dir
 from noisylabels.params import METHOD_PARTS
 from noisylabels.train.config import TrainConfig, from_dict, load_yaml, method_fields
 
-_SKIP = {"method_params"}
+_SKIP = {"method_params", "dataset_options"}
 
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -42,6 +43,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
         else:
             names = [flag, "--root"] if f.name == "data_root" else [flag]
             g.add_argument(*names, dest=f.name, default=None, metavar=f.name.upper(), help=help_)
+    add_data_flags(g)
     g.add_argument(
         "-p",
         "--param",
@@ -144,6 +146,12 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         v = getattr(args, f.name, None)
         if v is not None:
             merged[f.name] = v
+    own = data_overrides(args)
+    if own:
+        merged["dataset"] = own["dataset"]
+        merged["dataset_options"] = {
+            **dict(merged.get("dataset_options") or {}), **own["dataset_options"]
+        }
     params = parse_params(getattr(args, "param", []) or [])
     if params:
         merged["method_params"] = {**dict(merged.get("method_params") or {}), **params}
@@ -168,7 +176,8 @@ def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
     :class:`UsageError` names it, so a finished run is never lost.
     """
     noise = cfg.noise.replace(":", "").replace("/", "_")
-    name = f"{cfg.dataset}-{noise}-{cfg.method.replace('+', '_')}-s{cfg.seed}-{record['run_id']}"
+    method = cfg.method.replace("+", "_")
+    name = f"{dataset_label(cfg.dataset)}-{noise}-{method}-s{cfg.seed}-{record['run_id']}"
     files = {
         "config.yaml": yaml.safe_dump(cfg.to_dict(), sort_keys=False),
         "record.json": json.dumps(record, indent=1),

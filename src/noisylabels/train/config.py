@@ -28,7 +28,12 @@ class TrainConfig:
     """Everything that defines one training run.
 
     Attributes:
-        dataset: Dataset name (``noisylabels datasets`` lists them).
+        dataset: Dataset name (``noisylabels datasets`` lists them), or the path of your own
+            data: an image folder, a ``.csv``/``.parquet`` table or an ``.npz``.
+        dataset_options: Options of the dataset: ``label_column``, ``image_size``,
+            ``test_fraction``, ``seed`` for your own files (see ``docs/own-data.md``);
+            ``test_fraction``, ``seed`` for digits; ``n_train``, ``n_test``, ``noise``, ``seed``
+            for moons.
         noise: Noise spec: ``clean``, ``KIND:RATE`` (``symmetric:0.4``, ``uniform:0.9``,
             ``asymmetric:0.3``, ``pairflip:0.2``, ``instance:0.4``), a human-noise name
             (``cifar10n-worst``) or ``file:PATH`` (a saved noisy-label file).
@@ -71,6 +76,7 @@ class TrainConfig:
     """
 
     dataset: str = "digits"
+    dataset_options: dict[str, Any] = field(default_factory=dict)
     noise: str = "symmetric:0.4"
     noise_sampling: str = "exact"
     noise_seed: int | None = None
@@ -177,6 +183,12 @@ def from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
 
 def _coerce(key: str, value: Any, where: str) -> Any:
     default = getattr(TrainConfig(), key)
+    if key == "dataset_options":
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise UsageError(f"{where}: dataset_options must be a mapping, got {value!r}")
+        return dict(value)
     if value is None or key == "method_params":
         if key == "method_params" and not isinstance(value, dict):
             raise UsageError(f"{where}: method_params must be a mapping, got {value!r}")

@@ -48,7 +48,7 @@ Log = Callable[[str], None]
 
 # Config fields added after results were first published, left out of the id while they hold
 # their default so that older records keep their ids (and sweeps resume over them).
-_ID_OMIT_AT_DEFAULT = {"test_eval": "every_epoch"}
+_ID_OMIT_AT_DEFAULT: dict[str, Any] = {"test_eval": "every_epoch", "dataset_options": {}}
 
 
 def run_id(config: TrainConfig) -> str:
@@ -448,7 +448,9 @@ def prepare(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)  # seeds the default init of new modules only
 
-        data = dataset if dataset is not None else load_dataset(cfg.dataset, root=cfg.data_root)
+        data = dataset if dataset is not None else load_dataset(
+            cfg.dataset, root=cfg.data_root, **cfg.dataset_options
+        )
         k = data.num_classes
         y_all = data.y_train.cpu().numpy()
         noise_seed = cfg.seed if cfg.noise_seed is None else cfg.noise_seed
