@@ -203,9 +203,10 @@ def test_cli_test_eval_selected_prints_without_best(tmp_path, capsys):
 
 def test_test_eval_keeps_older_run_ids_and_rejects_unknown_modes():
     # Records written before test_eval existed hold no such key: their ids must not move.
-    old = {k: v for k, v in TINY.to_dict().items() if k != "test_eval"}
+    old = {k: v for k, v in TINY.to_dict().items() if k not in ("test_eval", "dataset_options")}
     blob = json.dumps(old, sort_keys=True, separators=(",", ":"), default=str)
     assert run_id(TINY) == hashlib.sha1(blob.encode()).hexdigest()[:12]
     assert run_id(TINY.replace(test_eval="selected")) != run_id(TINY)
+    assert run_id(TINY.replace(dataset_options={"seed": 1})) != run_id(TINY)
     with pytest.raises(UsageError, match="test_eval"):
         TINY.replace(test_eval="sometimes")
