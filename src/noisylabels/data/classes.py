@@ -9,9 +9,12 @@ README). CIFAR-100 fine labels are numbered alphabetically, so consecutive indic
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 DIGIT_CLASSES: tuple[str, ...] = tuple(str(i) for i in range(10))
 
@@ -106,6 +109,8 @@ def cifar100_coarse_labels(
         >>> cifar100_coarse_labels([0, 4, 99]).tolist()  # apple, beaver, worm
         [4, 0, 13]
     """
+    import torch  # here, not at the top: class names are read by `--help` without torch
+
     from noisylabels.errors import UsageError
 
     labels = torch.as_tensor(fine_labels)

@@ -10,19 +10,28 @@ estimate, training-dynamics scores, and label editing for a retrain.
 [4]
 """
 
-from noisylabels.detect.core import PRED_SCORES, Detection, detect, find_label_issues
-from noisylabels.detect.cv import cross_val_pred_probs, stratified_folds
-from noisylabels.detect.metrics import detection_metrics, precision_at_k
-from noisylabels.detect.scores import (
-    NoiseEstimate,
-    calibrate_joint,
-    confident_joint,
-    estimate_noise,
-    normalized_margin,
-    per_class_thresholds,
-    prune_by_noise_rate,
-    self_confidence,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from noisylabels._lazy import lazy_imports
+
+if TYPE_CHECKING:  # imported on first use, so `noisylabels --help` needs no torch
+    from noisylabels.detect.core import PRED_SCORES, Detection, detect, find_label_issues
+    from noisylabels.detect.cv import cross_val_pred_probs, stratified_folds
+    from noisylabels.detect.metrics import detection_metrics, precision_at_k
+    from noisylabels.detect.scores import (
+        NoiseEstimate,
+        calibrate_joint,
+        confident_joint,
+        estimate_noise,
+        normalized_margin,
+        per_class_thresholds,
+        prune_by_noise_rate,
+        self_confidence,
+    )
+
+__getattr__, __dir__ = lazy_imports(__name__, __file__)
 
 __all__ = [
     "PRED_SCORES",

@@ -5,11 +5,20 @@
 :class:`Callback` objects observe a run through its :class:`RunState`.
 """
 
-from noisylabels.train.callbacks import Callback
-from noisylabels.train.check import check_config
-from noisylabels.train.config import TrainConfig, from_dict, load_yaml
-from noisylabels.train.record import EpochRow
-from noisylabels.train.trainer import RunState, evaluate, fit, prepare, run, run_id
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from noisylabels._lazy import lazy_imports
+
+if TYPE_CHECKING:  # imported on first use, so `noisylabels --help` needs no torch
+    from noisylabels.train.callbacks import Callback
+    from noisylabels.train.check import check_config
+    from noisylabels.train.config import TrainConfig, from_dict, load_yaml
+    from noisylabels.train.record import EpochRow
+    from noisylabels.train.trainer import RunState, evaluate, fit, prepare, run, run_id
+
+__getattr__, __dir__ = lazy_imports(__name__, __file__)
 
 __all__ = [
     "Callback",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,46 @@ from noisylabels.train.config import TrainConfig, from_dict, load_yaml, method_f
 _SKIP = {"method_params", "dataset_options"}
 
 
+def field_help() -> dict[str, str]:
+    """Each :class:`TrainConfig` field's description, from the ``Attributes:`` of its docstring."""
+    out: dict[str, str] = {}
+    key = None
+    section = (TrainConfig.__doc__ or "").split("Attributes:", 1)[-1]
+    for line in section.splitlines():
+        m = re.match(r"^ {8}(\w+): (.*)$", line)
+        if m:
+            key, out[m[1]] = m[1], m[2]
+        elif key and line.startswith(" " * 12):
+            out[key] += " " + line.strip()
+        elif line.strip():
+            key = None
+    return {k: v.replace("``", "").replace("%", "%%") for k, v in out.items()}
+
+
+def names_epilog() -> str:
+    """Valid names for ``--dataset``, ``--method``, ``--model`` and ``--noise``, without torch."""
+    from noisylabels import names
+
+    return (
+        f"datasets: {', '.join(names.DATASETS)}, or a path to your own data. "
+        f"methods: {', '.join(names.METHODS)}; or a loss: {', '.join(names.LOSSES)}; or an "
+        "active+passive loss pair such as nce+rce. "
+        f"models: auto, {', '.join(names.MODELS)}. "
+        f"noise kinds: {', '.join(names.noise_kinds())} (as KIND:RATE, e.g. symmetric:0.4, "
+        "except clean and cifar10n-*), or file:PATH (a file from `noisylabels noise --out`)."
+    )
+
+
 def add_config_flags(p: argparse.ArgumentParser) -> None:
     """Add one flag per :class:`TrainConfig` field (default None = "not given") plus ``--param``."""
     g = p.add_argument_group("training configuration (override --config)")
+    docs = field_help()
     for f in dataclasses.fields(TrainConfig):
         if f.name in _SKIP:
             continue
         flag = "--" + f.name.replace("_", "-")
         default = getattr(TrainConfig(), f.name)
-        help_ = f"(default: {default})"
+        help_ = f"{docs.get(f.name, '')} (default: {default})".lstrip()
         if isinstance(default, bool):
             g.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
         else:
@@ -247,6 +279,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train one configuration and write its JSON record",
         description="Train one configuration; writes OUT/<run>/record.json and config.yaml.",
+        epilog=names_epilog(),
     )
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of config keys")
     p.add_argument("--out", default="runs", help="output folder (default: runs)")
