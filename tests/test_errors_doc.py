@@ -78,6 +78,22 @@ def hostile(tmp_path_factory) -> Path:
     keys = ("clean_label", "aggre_label", "random_label1", "random_label2", "random_label3")
     labels = {k: np.zeros(50_000, dtype=np.int64) for k in keys}
     torch.save({**labels, "worse_label": np.zeros(50_000)}, d / "floatn" / "CIFAR-10_human.pt")
+    rng = np.random.default_rng(0)
+    np.savez(d / "data.npz", x_train=rng.random((40, 3)), y_train=np.arange(40) % 2)
+    np.savez(d / "obj.npz", x_train=np.array([None] * 20, dtype=object), y_train=np.zeros(20))
+    from PIL import Image
+
+    for c in "ab":
+        (d / "images" / c).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(d / "images" / c / f"{i}.png")
+    (d / "nanfeat.csv").write_text("a,b,label\n1,nan,0\n2,3,1\n4,5,0\n6,7,1\n")
+    (d / "floatlab.csv").write_text("a,b,label\n1,2,0.5\n2,3,1\n4,5,0\n6,7,1\n")
+    for c in ("cat", "dog"):
+        (d / "badimg" / c).mkdir(parents=True)
+        (d / "badimg" / c / "a.png").write_text("not an image")
+    (d / "emptyclass" / "cat").mkdir(parents=True)
     return d
 
 
@@ -96,6 +112,9 @@ def test_documented_error(what, cmd, message, code, hostile, monkeypatch, capsys
     assert not (hostile / "pwned").exists()
     assert (hostile / "fifo").is_fifo()
     assert NoisyLabels.load(hostile / "labels.npz").num_classes == 10
+    with np.load(hostile / "data.npz") as z:
+        assert sorted(z.files) == ["x_train", "y_train"]
+    assert len(list((hostile / "images" / "a").iterdir())) == 6
 
 
 def test_the_doc_has_rows():

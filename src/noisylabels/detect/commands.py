@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 
@@ -31,6 +30,11 @@ def _detect(args: argparse.Namespace) -> int:
 
     if args.noise is None and not getattr(args, "config", None):
         args.noise = "clean"  # a dataset's own labels are the ones to check, unless told
+    from noisylabels.outputs import check_output_dir, check_output_file
+
+    out = check_output_dir(args.out)  # before the K trainings: a bad --out must not cost them
+    for name in ("issues.csv", "summary.json", "pred_probs.npy"):
+        check_output_file(out / name, inputs=[getattr(args, "data", None)])
     cfg = resolve_config(args)
     data = _load(args, cfg)
     quiet = args.quiet
@@ -49,7 +53,6 @@ def _detect(args: argparse.Namespace) -> int:
         dynamics=args.dynamics,
         progress=not quiet,
     )
-    out = Path(args.out)
     write_outputs(det, out, pictures=not args.no_pictures)
     est = det.estimate
     line = f"flagged {det.num_flagged} of {len(det.given)} labels ({det.detector})"

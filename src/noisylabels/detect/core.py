@@ -202,6 +202,14 @@ def detect(
     from noisylabels.detect.cv import cross_val_pred_probs
     from noisylabels.detect.training import noisy_labels_for
 
+    # Checked before the K trainings, not after them.
+    if fold_seed is not None and fold_seed < 0:
+        raise UsageError(f"fold_seed must be >= 0, got {fold_seed}")
+    if not dynamics and detector not in (*PRED_SCORES.names(), "cl"):
+        raise UsageError(
+            f"unknown detector {detector!r}; choose from {', '.join(PRED_SCORES.names())}, cl "
+            "(or a training-dynamics score with --dynamics)"
+        )
     t0 = time.perf_counter()
     data = dataset if dataset is not None else load_dataset(config.dataset, root=config.data_root)
     noisy = noisy_labels_for(config, data)

@@ -142,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
         ds = load_dataset(args.dataset or "digits", args.root)
     if args.out:
         noise_file = spec.strip()[5:] if spec.strip().lower().startswith("file:") else None
-        check_output_file(args.out, inputs=_input_files(ds.source, noise_file, args.root, spec))
+        inputs = _input_files(ds.source, noise_file, args.root, spec)
+        # A dataset given as a path (own data) is an input too; its source is a description.
+        inputs += [args.dataset, getattr(args, "data", None)]
+        check_output_file(args.out, inputs=inputs)
     needs_features = spec.strip().lower().split(":")[0] in ("instance", "idn")
     res = corrupt(
         ds.y_train,
