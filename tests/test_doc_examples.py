@@ -98,7 +98,9 @@ class _DocFile:
 def doc_files(tmp_path_factory):
     # Import every registry before the snapshot.
     for name in ("bench.report", "data", "losses", "methods", "models", "noise", "train"):
-        importlib.import_module(f"noisylabels.{name}")
+        mod = importlib.import_module(f"noisylabels.{name}")
+        for attr in getattr(mod, "__all__", ()):  # packages import their names on first use
+            getattr(mod, attr)
 
     saved = [(r, dict(r._items), dict(r._help)) for r in _registries()]
     files = {p: _DocFile(tmp_path_factory.mktemp(p.stem)) for p in DOC_FILES}
