@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -520,3 +521,26 @@ def test_a_run_refused_by_a_pool_that_broke_goes_to_the_next_pool(tmp_path, monk
     res = run_sweep(runs()[:3], out, runner=fake_runner, workers=2, progress="quiet")
     assert (res.ok, res.failed, len(pools)) == (3, 0, 2)
     assert sorted(ids_in(out)) == sorted(r.run_id for r in runs()[:3])
+
+
+def test_failed_append_keeps_the_record_and_says_where(tmp_path, monkeypatch):
+    out = tmp_path / "r.jsonl"
+    real_append = ResultsWriter.append
+    calls = []
+
+    def append(self, rec):
+        calls.append(rec["run_id"])
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_append(self, rec)
+
+    monkeypatch.setattr(ResultsWriter, "append", append)
+    with pytest.raises(UsageError, match="No space left on device; this run's record is saved in"):
+        run_sweep(runs()[:3], out, runner=fake_runner, progress="quiet")
+    assert [r["run_id"] for r in load_records(out)] == calls[:1]
+    rescued = sorted(Path(tempfile.gettempdir()).glob("noisylabels-sweep-*/record.jsonl"))
+    ours = [p for p in rescued if json.loads(p.read_text())["run_id"] == calls[1]]
+    assert ours
+    for p in ours:
+        p.unlink()
+        p.parent.rmdir()

@@ -39,8 +39,9 @@ from typing import Any, Literal
 
 from noisylabels import __version__
 from noisylabels.bench.grid import RunSpec, method_display, select_shard
-from noisylabels.bench.results import ResultsStore, utc_now
+from noisylabels.bench.results import ResultsStore, dumps_record, utc_now
 from noisylabels.errors import UsageError
+from noisylabels.outputs import rescue_dir
 from noisylabels.resources import available_cores, default_threads, worker_gpu
 from noisylabels.train.config import TrainConfig
 from noisylabels.train.record import SCHEMA_VERSION
@@ -313,7 +314,16 @@ def run_sweep(
         t0 = time.perf_counter()
 
         def record_done(rec: dict[str, Any]) -> None:
-            writer.append(rec)
+            try:
+                writer.append(rec)
+            except OSError as e:  # disk full, file system gone read-only: keep this run
+                rescue = rescue_dir("sweep") / "record.jsonl"
+                rescue.write_text(dumps_record(rec) + "\n")
+                raise UsageError(
+                    f"cannot append to {out}: {e.strerror or type(e).__name__}; this run's "
+                    f"record is saved in {rescue}, the runs before it are in {out}; fix the "
+                    "cause and rerun the same command to resume"
+                ) from None
             result.records.append(rec)
             if rec.get("status") == "ok":
                 result.ok += 1
