@@ -5,8 +5,10 @@ import sys
 import pytest
 from bench_fakes import fake_record
 
+import noisylabels.bench.grid
 import noisylabels.bench.report
 import noisylabels.bench.results
+import noisylabels.resources
 from noisylabels.bench.grid import expand_grid
 from noisylabels.bench.results import ResultsStore, to_dataframe
 from noisylabels.errors import UsageError
@@ -24,7 +26,15 @@ def records():
     return [fake_record(s.config) | {"label": s.label} for s in expand_grid(GRID)]
 
 
-@pytest.mark.parametrize("module", [noisylabels.bench.results, noisylabels.bench.report])
+@pytest.mark.parametrize(
+    "module",
+    [
+        noisylabels.bench.results,
+        noisylabels.bench.report,
+        noisylabels.bench.grid,
+        noisylabels.resources,
+    ],
+)
 def test_docstring_examples_run(module):
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0

@@ -397,6 +397,26 @@ def test_bad_shard_is_a_one_line_error(tmp_path, capsys, shard):
     assert "--shard: expects I/N with 0 <= I < N" in capsys.readouterr().err
 
 
+def test_shard_slurm_takes_the_task_of_the_job_array(tmp_path, monkeypatch, capsys):
+    from noisylabels.bench.grid import select_shard, slurm_shard
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    args = ["sweep", str(grid), "--out", str(tmp_path / "r.jsonl"), "--shard", "slurm"]
+    assert main([*args, "--dry-run"]) == 2
+    assert "--shard slurm needs SLURM_ARRAY_TASK_ID" in capsys.readouterr().err
+    # --array=10-40:10 -> task ids 10, 20, 30, 40: the task with id 30 is shard 2 of 4.
+    env = {"SLURM_ARRAY_TASK_ID": "30", "SLURM_ARRAY_TASK_COUNT": "4"}
+    env |= {"SLURM_ARRAY_TASK_MIN": "10", "SLURM_ARRAY_TASK_STEP": "10"}
+    assert slurm_shard(env) == (2, 4)
+    assert slurm_shard({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"}) == (3, 4)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([*args, "--dry-run"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [r.run_id for r in select_shard(runs(), 2, 4)]
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

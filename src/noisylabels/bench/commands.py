@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import warnings
@@ -70,9 +71,11 @@ def _float(value: str) -> float:
     return x
 
 
-def _shard(value: str) -> tuple[int, int]:
+def _shard(value: str) -> tuple[int, int] | str:
     from noisylabels.bench.grid import parse_shard
 
+    if value == "slurm":  # read from the job's environment when the sweep runs
+        return value
     try:
         return parse_shard(value)
     except UsageError as e:
@@ -116,11 +119,19 @@ def _check_backend_flags(args: argparse.Namespace) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from noisylabels.bench.grid import expand_grid, load_grid, normalise_grid, select_shard
+    from noisylabels.bench.grid import (
+        expand_grid,
+        load_grid,
+        normalise_grid,
+        select_shard,
+        slurm_shard,
+    )
     from noisylabels.bench.results import finished_ids
     from noisylabels.bench.sweep import auto_device, is_done, run_sweep
 
     _check_backend_flags(args)
+    if args.shard == "slurm":
+        args.shard = slurm_shard(dict(os.environ))
     grid = normalise_grid(load_grid(args.grid), str(args.grid))
     runs = expand_grid(grid, str(args.grid))
     if not args.dry_run:
@@ -335,8 +346,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_shard,
         default=None,
         metavar="I/N",
-        help="run only shard I of N (0 <= I < N), a deterministic split of the grid by run id, "
-        "e.g. one task of a SLURM job array; `report` merges the shards' files",
+        help="run only shard I of N (0 <= I < N), a deterministic split of the grid by run id; "
+        "`slurm`: this task's index and count in a SLURM job array; `report` merges the "
+        "shards' files",
     )
     p.add_argument(
         "--backend",

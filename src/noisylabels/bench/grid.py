@@ -366,10 +366,37 @@ def parse_shard(text: str) -> tuple[int, int]:
         i = n = -1
     if not sep or n < 1 or not 0 <= i < n:
         raise UsageError(
-            f"--shard expects I/N with 0 <= I < N (e.g. 0/4 ... 3/4, or "
-            f"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got {text!r}"
+            f"--shard expects I/N with 0 <= I < N (e.g. 0/4 ... 3/4) or slurm, got {text!r}"
         )
     return i, n
+
+
+def slurm_shard(env: dict[str, str]) -> tuple[int, int]:
+    """The shard of this task of a SLURM job array: ``(task index, task count)``.
+
+    The index counts the array's tasks from 0 whatever their ids (``--array=1-8``,
+    ``--array=0-30:10``): ``(SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) // step``.
+
+    Example:
+        >>> env = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1",
+        ...        "SLURM_ARRAY_TASK_COUNT": "8"}
+        >>> slurm_shard(env)
+        (4, 8)
+
+    Raises:
+        UsageError: Outside a job array.
+    """
+    try:
+        task = int(env["SLURM_ARRAY_TASK_ID"])
+        count = int(env["SLURM_ARRAY_TASK_COUNT"])
+        first = int(env.get("SLURM_ARRAY_TASK_MIN", "0"))
+        step = int(env.get("SLURM_ARRAY_TASK_STEP", "1") or 1)
+    except (KeyError, ValueError):
+        raise UsageError(
+            "--shard slurm needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT: run it as a "
+            "task of a SLURM job array (sbatch --array=0-N), or give --shard I/N"
+        ) from None
+    return parse_shard(f"{(task - first) // max(1, step)}/{count}")
 
 
 def select_shard(runs: list[RunSpec], index: int, count: int) -> list[RunSpec]:
