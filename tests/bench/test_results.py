@@ -8,7 +8,7 @@ from bench_fakes import fake_record
 import noisylabels.bench.grid
 import noisylabels.bench.report
 import noisylabels.bench.results
-import noisylabels.resources
+import noisylabels.bench.sweep
 from noisylabels.bench.grid import expand_grid
 from noisylabels.bench.results import ResultsStore, to_dataframe
 from noisylabels.errors import UsageError

@@ -564,3 +564,13 @@ def test_failed_append_keeps_the_record_and_says_where(tmp_path, monkeypatch):
     for p in ours:
         p.unlink()
         p.parent.rmdir()
+
+
+def test_worker_gpu_is_k_mod_gpu_count():
+    from noisylabels.bench.sweep import worker_gpu
+
+    assert [worker_gpu(k, 4) for k in range(9)] == [0, 1, 2, 3, 0, 1, 2, 3, 0]
+    assert [worker_gpu(k, 1) for k in range(3)] == [0, 0, 0]
+    assert worker_gpu(5, 0) is None
+    with pytest.raises(ValueError, match="worker index"):
+        worker_gpu(-1, 2)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from noisylabels.errors import UsageError
-from noisylabels.resources import available_cores
+from noisylabels.train.threads import available_cores
 
 if TYPE_CHECKING:
     from noisylabels.bench.grid import RunSpec

@@ -42,9 +42,9 @@ from noisylabels.bench.grid import RunSpec, method_display, select_shard
 from noisylabels.bench.results import ResultsStore, dumps_record, utc_now
 from noisylabels.errors import UsageError
 from noisylabels.outputs import rescue_dir
-from noisylabels.resources import available_cores, default_threads, worker_gpu
 from noisylabels.train.config import TrainConfig
 from noisylabels.train.record import SCHEMA_VERSION
+from noisylabels.train.threads import available_cores, default_threads
 
 Runner = Callable[[TrainConfig], dict[str, Any]]
 Progress = Literal["bar", "quiet", "json"]
@@ -152,6 +152,21 @@ def execute(spec: RunSpec, runner: Runner) -> dict[str, Any]:
     return record
 
 
+def worker_gpu(worker: int, n_gpus: int) -> int | None:
+    """The GPU index local sweep worker ``worker`` (0, 1, ...) uses: ``worker mod n_gpus``.
+
+    Runs with device ``auto`` or ``cuda`` in that worker train on this GPU; ``cpu`` and an
+    explicit ``cuda:N`` keep theirs. None without GPUs.
+
+    Example:
+        >>> [worker_gpu(k, 2) for k in range(5)], worker_gpu(3, 0)
+        ([0, 1, 0, 1, 0], None)
+    """
+    if worker < 0:
+        raise ValueError(f"worker index must be >= 0, got {worker}")
+    return worker % n_gpus if n_gpus > 0 else None
+
+
 def gpu_count() -> int:
     """CUDA devices visible to this process (0 without CUDA)."""
     import torch
@@ -247,7 +262,7 @@ def run_sweep(
         grid: The normalised grid, saved as ``<out>.grid.yaml`` when given.
         command: The command line, recorded in ``<out>.meta.json``.
         threads: Torch threads per run (default: the cores this process may use divided by
-            ``workers``, see :func:`~noisylabels.resources.default_threads`; with Ray,
+            ``workers``, see :func:`~noisylabels.train.threads.default_threads`; with Ray,
             ``cpus_per_run`` rounded up). Small models on a busy machine run much faster on 1
             thread than on several that wait for each other.
         shard: ``(i, n)``: run only shard ``i`` of ``n`` (:func:`~noisylabels.bench.grid.
