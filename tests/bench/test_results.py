@@ -32,7 +32,7 @@ def records():
         noisylabels.bench.results,
         noisylabels.bench.report,
         noisylabels.bench.grid,
-        noisylabels.resources,
+        noisylabels.bench.sweep,
     ],
 )
 def test_docstring_examples_run(module):
