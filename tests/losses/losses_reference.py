@@ -139,6 +139,17 @@ def bitempered_soft(x, labels, t1=1.0, t2=1.0, label_smoothing=0.0):
     return (ylogy - ylogp - (labels ** (2 - t1) - p ** (2 - t1)) / (2 - t1)).sum(axis=1)
 
 
+def bitempered_grad_official(p, labels, t1, t2):
+    """The official custom gradient (google/bi-tempered-loss bi_tempered_logistic_loss_bwd) at
+    the tempered probabilities ``p``, with numpy's 0 ** 0 = 1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        forget = p ** (t2 - t1)
+    delta = (p - labels) * forget
+    escorts = p**t2
+    escorts = escorts / escorts.sum(axis=-1, keepdims=True)
+    return delta - escorts * delta.sum(axis=-1, keepdims=True)
+
+
 def bitempered(x, y, t1=1.0, t2=1.0, label_smoothing=0.0, num_iters=None):
     return bitempered_soft(x, np.eye(x.shape[1])[y], t1, t2, label_smoothing)
 

@@ -105,6 +105,28 @@ def test_gradient_with_classes_outside_the_finite_support():
     )
 
 
+@pytest.mark.parametrize("t1,t2", [(0.5, 0.5), (0.8, 0.8), (0.5, 0.8), (0.8, 1.3), (0.7, 1.0)])
+def test_gradient_is_the_official_custom_gradient(t1, t2):
+    # row 0: the labelled class lies outside the finite support (p = 0) when t2 < 1
+    x = torch.tensor(
+        [[2.0, 1.5, -30.0, 0.5], [0.0, -0.4, 1.0, 0.2], [3.0, -1.0, 0.5, 0.0]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    y = torch.tensor([2, 0, 1])
+    bitempered_loss(x, y, t1, t2, num_iters=80, reduction="sum").backward()
+    p = ref.tempered_softmax(x.detach().numpy(), t2)
+    official = ref.bitempered_grad_official(p, np.eye(4)[y.numpy()], t1, t2)
+    np.testing.assert_allclose(x.grad.numpy(), official, rtol=1e-7, atol=1e-9)
+    if t2 < 1:
+        assert p[0, 2] == 0
+        if t1 == t2:  # official: (p - y) is kept, so the sample keeps training
+            np.testing.assert_allclose(x.grad[0].numpy(), p[0] - np.eye(4)[2], atol=1e-9)
+            assert x.grad[0, 2].item() == pytest.approx(-1.0)
+        else:  # p^(t2 - t1) = 0 there: no pull towards the labelled class
+            assert x.grad[0, 2].item() == 0.0
+
+
 @pytest.mark.parametrize("t1", [0.0, 0.2, 0.5, 0.8, 0.95])
 @pytest.mark.parametrize("t2", [0.7, 1.0, 1.5, 4.0])
 def test_bounded_for_t1_below_one(t1, t2):

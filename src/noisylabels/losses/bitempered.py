@@ -175,8 +175,14 @@ class _BiTemperedFunction(torch.autograd.Function):
         t1, t2 = ctx.t1, ctx.t2  # type: ignore[attr-defined]
         p = logp.exp()
         # d loss / d p_k = p_k^-t1 (p_k - y_k); d p_k / d a_j = p_k^t2 (delta_kj - escort_j).
-        # Classes outside a finite support (p = 0) have zero derivative.
-        forget = torch.where(p > 0, torch.exp((t2 - t1) * logp), torch.zeros_like(p))
+        # The forget factor p^(t2 - t1) follows the official custom gradient: with t1 = t2 it is
+        # 1 everywhere (0^0 = 1), so a labelled class outside the finite support keeps p - y and
+        # the sample keeps training. For t2 > t1 it is 0 there (as officially); for t2 < t1 the
+        # official 0^negative gives inf/NaN and we use 0.
+        if t1 == t2:
+            forget = torch.ones_like(p)
+        else:
+            forget = torch.where(p > 0, torch.exp((t2 - t1) * logp), torch.zeros_like(p))
         delta = (p - labels) * forget
         escort = torch.exp(t2 * logp)
         escort = escort / escort.sum(dim=-1, keepdim=True)
@@ -207,8 +213,15 @@ def bitempered_loss(
     a finite support. Label smoothing maps :math:`y \to (1 - \frac{K}{K-1}\varepsilon) y +
     \frac{\varepsilon}{K-1}` (the official convention: ``eps`` is spread over the other classes).
     A soft target is used as the label distribution ``y`` directly (this loss is not linear in
-    ``y``). The gradient is the official closed form (escort distribution), exact for an exact
-    normaliser. For ``t1 = 1, t2 < 1`` ``p`` is clamped at 1e-7 inside the log.
+    ``y``). The gradient is the official closed form (``bi_tempered_logistic_loss_bwd``:
+    :math:`g = \delta - \mathrm{escort}\,\sum_k \delta_k` with
+    :math:`\delta = (p - y)\,p^{t_2 - t_1}` and escort :math:`p^{t_2}/\sum p^{t_2}`), exact for an
+    exact normaliser wherever :math:`p > 0`. Outside a finite support (``t2 < 1``, :math:`p_k = 0`)
+    it follows the official code where that is finite: for ``t1 = t2`` the factor
+    :math:`p^0 = 1` keeps :math:`p_k - y_k` (so a sample whose labelled class has :math:`p = 0`
+    is still pulled towards it; the loss itself is flat there), for ``t2 > t1`` the factor is 0;
+    for ``t2 < t1`` the official gradient is inf/NaN and ours uses 0. For ``t1 = 1, t2 < 1``
+    ``p`` is clamped at 1e-7 inside the log.
 
     Args:
         logits: ``(B, K)`` activations.
