@@ -152,3 +152,37 @@ def test_guided_mixup_reports_clean_batch_weights():
     ref = build_method("cicw", CTX, net, burnin_steps=0, cls_gamma=0.01, lam=2.5).step(b, S5)
     torch.testing.assert_close(out.per_sample_loss, ref.per_sample_loss)
     torch.testing.assert_close(out.weights, ref.weights)
+
+
+def test_cicw_on_mixed_labels_solves_the_soft_label_problem():
+    from noisylabels.weighting import MixedBatch, soft_class_targets
+
+    m = build_method("cicw-m", CTX, net, burnin_steps=0, cls_gamma=0.1)
+    logits = net()(batch().x)
+    n = logits.shape[0]
+    labels = torch.stack([torch.arange(n) % K, (torch.arange(n) + 1) % K], dim=1)
+    lam = torch.linspace(0.1, 0.9, n)
+    mb = MixedBatch(logits, labels, torch.stack([lam, 1 - lam], 1), torch.arange(n), lam)
+    costs = -logits.log_softmax(1)
+    v = soft_class_targets(costs.detach(), mb.dense(K).double(), 0.1, "kl").float()
+    got = m.mixed_loss(logits, mb, class_rw=True)
+    torch.testing.assert_close(got, (v * costs).sum(1))
+    # never above mixing the two one-hot solutions (a feasible point of the same problem)
+    mixed = sum(
+        mb.coefs[:, j : j + 1] * m.class_reweighting.targets(costs.detach(), labels[:, j])
+        for j in range(2)
+    )
+    assert (got <= (mixed * costs).sum(1) + 1e-6).all()
+
+
+def test_mixed_batch_is_not_class_reweighted_without_recompute_weights():
+    # official: without dcl_w_mixup the mixed batch's loss is the plain mean cross entropy
+    b = batch()
+    m = build_method("cicw-m", CTX, net, burnin_steps=0, recompute_weights=False)
+    seen = []
+    orig = m.mixed_loss
+    m.mixed_loss = lambda logits, mb, class_rw=False: (
+        seen.append(class_rw) or orig(logits, mb, class_rw)
+    )
+    m.step(b, S5)
+    assert seen == [False]

@@ -182,18 +182,14 @@ class StandardMethod(Method):
     ) -> torch.Tensor:
         """Per-sample loss ``(B,)`` against a mixed (component-form) target.
 
-        With class reweighting each component label gets its own CICW target and those are
-        mixed with the component coefficients (a feasible point of the soft-label problem, by
-        joint convexity of the divergence; the official code calls cvxpy here instead).
+        With class reweighting the CICW problem is solved exactly on the mixed label
+        distribution (:func:`~noisylabels.weighting.cicw.soft_class_targets`), as the official
+        code does with cvxpy: with a KL budget mass can move between the mixed classes.
         """
         if class_rw and self.class_reweighting is not None:
             costs = class_loss_matrix(self.loss, logits)
             c = costs.detach()
-            v = torch.zeros_like(c)
-            for m in range(mb.labels.shape[1]):
-                v += mb.coefs[:, m : m + 1].to(c.dtype) * self.class_reweighting.targets(
-                    c, mb.labels[:, m]
-                )
+            v = self.class_reweighting.targets(c, mb.dense(c.shape[1]).to(c.dtype))
             return (v * costs).sum(dim=1)
         if self._plain_ce:
             z = logits.to(torch.float64 if logits.dtype == torch.float64 else torch.float32)
@@ -283,7 +279,9 @@ class StandardMethod(Method):
             lam=lam,
         )
         logits_m = net(mb.x)
-        per_m = self.mixed_loss(logits_m, mb, cls_on)
+        # Official: the mixed batch is class-reweighted only with dcl_w_mixup (recompute_weights);
+        # otherwise its loss is the plain mean loss against the mixed labels.
+        per_m = self.mixed_loss(logits_m, mb, cls_on and self.recompute_weights)
         wm = None
         if self.recompute_weights:
             wm = self.weighting.weights(

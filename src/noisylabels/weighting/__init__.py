@@ -37,6 +37,7 @@ from noisylabels.weighting.cicw import (
     class_reweighted_ce,
     class_targets_from_costs,
     l2_class_targets,
+    soft_class_targets,
 )
 from noisylabels.weighting.ciw import CIWeighting, ciw_lambda, ciw_weights
 from noisylabels.weighting.confidence import (
@@ -99,6 +100,7 @@ __all__ = [
     "small_loss_indices",
     "smoothed_targets",
     "smoothing_scale",
+    "soft_class_targets",
     "weighted_mean",
     "weighted_mixup",
 ]

@@ -26,6 +26,14 @@ and :math:`v^\star = e_y`.
 * **L2** the budget is the *squared* Euclidean distance :math:`\|v - e_y\|_2^2 \le \gamma`, as in
   the official code (both its cvxpy and closed-form paths); for a radius :math:`r` pass
   :math:`\gamma = r^2`. See :func:`l2_class_targets` for the derivation.
+
+**Mixed (soft) labels.** With mixup (CICW-M, the official ``dcl_w_mixup``) the official code
+solves the same problem with :math:`e_y` replaced by the mixed label distribution :math:`y`,
+:math:`D(y, v) \le \gamma`. :func:`soft_class_targets` solves it exactly without a convex
+solver: the KL and L2 problems reduce to a one-dimensional search on a dual variable (a
+safeguarded Newton search for KL, a bisection for L2, vectorised over the batch) and L1 to a
+fractional knapsack. With a KL budget this moves mass between the two mixed classes towards
+the one with the lower loss, which mixing the two one-hot solutions cannot do.
 """
 
 from __future__ import annotations
@@ -199,6 +207,236 @@ def class_targets_from_costs(
     return l2_class_targets(c, y, gamma)
 
 
+# -- soft labels (mixup targets) ---------------------------------------------------------------
+#: Iteration cap of the one-dimensional dual searches (safeguarded Newton for KL, bisection in
+#: log space for L2); the KL search usually stops after a handful of steps.
+SOFT_SEARCH_ITERS = 64
+
+
+def _check_soft(costs: torch.Tensor, soft: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if soft.shape != costs.shape:
+        raise UsageError(
+            f"soft class-reweighting targets must have the costs' shape {tuple(costs.shape)},"
+            f" got {tuple(soft.shape)}"
+        )
+    c = costs.detach().to(torch.float64)
+    y = soft.detach().to(device=c.device, dtype=torch.float64).clamp_min(0)
+    y = y / y.sum(dim=1, keepdim=True).clamp_min(torch.finfo(y.dtype).tiny)
+    return c, y
+
+
+def kl_soft_targets(costs: torch.Tensor, soft: torch.Tensor, gamma: float) -> torch.Tensor:
+    r"""Exact CICW target for a label distribution: :math:`\mathrm{KL}(y \| v) \le \gamma`.
+
+    Minimises :math:`\sum_k v_k c_k` over the simplex within the budget.
+
+    **Derivation.** Let :math:`S = \{k : y_k > 0\}`, :math:`m = \min_{k\in S} c_k` and
+    :math:`c_0 = \min_{k \notin S} c_k` (at class :math:`k_0`). The KL term involves only
+    :math:`v_S`, so mass outside :math:`S` can only go to :math:`k_0`. Minimising the Lagrangian
+    :math:`\sum_k v_k c_k + \mu(\sum_k v_k - 1) + \nu(\sum_{k \in S} y_k \log(y_k/v_k) - \gamma)`
+    over :math:`v` gives :math:`v_k = \nu y_k / (c_k + \mu)` on :math:`S` (with
+    :math:`\mu > -m`, and :math:`\mu \ge -c_0` for the classes outside :math:`S`); maximising over
+    :math:`\nu` gives :math:`\nu = e^{-\gamma} \prod_{k\in S} (c_k + \mu)^{y_k}`, and the dual
+    becomes the concave one-dimensional :math:`h(\mu) = \nu(\mu) - \mu` with
+    :math:`h'(\mu) = \sum_{k \in S} v_k(\mu) - 1`. So :math:`\mu^\star` solves
+    :math:`\sum_S v_k(\mu) = 1` (a decreasing function of :math:`u = \mu + m`, solved by a
+    safeguarded Newton search in :math:`\log u`); if that root lies below :math:`-c_0` the bound
+    is active, :math:`\mu = -c_0`, and the missing mass :math:`1 - \sum_S v_k` goes to
+    :math:`k_0`. The budget is always spent: :math:`\mathrm{KL}(y \| v^\star) = \gamma` unless
+    :math:`y` already has the lowest cost (all of :math:`S` tied at the minimum and nothing
+    cheaper outside), where :math:`v^\star = y`. For a one-hot :math:`y` this is the closed
+    form :math:`v_y = e^{-\gamma}`, the rest to :math:`k^\star`.
+
+    The official code solves the same problem with cvxpy, with
+    :math:`\sum_k y_k(\log(y_k + 10^{-6}) - \log(v_k + 10^{-6}))` as the divergence.
+
+    Args:
+        costs: ``(B, K)`` class losses :math:`c_k` (detached).
+        soft: ``(B, K)`` label distributions :math:`y` (rows are renormalised to sum 1).
+        gamma: Budget ``>= 0``.
+
+    Returns:
+        ``(B, K)`` target distributions, in the dtype of ``costs``.
+    """
+    out_dtype = costs.dtype
+    c, y = _check_soft(costs, soft)
+    if gamma <= 0 or c.shape[0] == 0:
+        return y.to(out_dtype)
+    sup = y > 0
+    inf = torch.tensor(math.inf, dtype=c.dtype, device=c.device)
+    m = torch.where(sup, c, inf).min(dim=1, keepdim=True).values
+    c0, k0 = torch.where(sup, inf, c).min(dim=1, keepdim=True)
+    d = torch.where(sup, c - m, torch.zeros_like(c))  # >= 0 on S, exactly 0 at its cheapest
+    ysafe = torch.where(sup, y, torch.zeros_like(y))
+    ybar_d = (ysafe * d).sum(dim=1, keepdim=True)
+
+    def v_on_support(u: torch.Tensor) -> torch.Tensor:
+        # v_k = nu y_k / (d_k + u), nu = e^-gamma prod (d_k + u)^y_k, in logs
+        du = torch.where(sup, d + u, torch.ones_like(d))
+        log_nu = -gamma + (ysafe * du.log()).sum(dim=1, keepdim=True)
+        return torch.where(sup, (log_nu + ysafe.clamp_min(1e-300).log() - du.log()).exp(), 0.0)
+
+    def phi(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # phi = log sum_S v_k at u = e^s (decreasing); dphi/ds = u (A - Bq / A)
+        u = s.exp()
+        du = torch.where(sup, d + u, torch.ones_like(d))
+        a = (ysafe / du).sum(dim=1, keepdim=True)
+        bq = (ysafe / du**2).sum(dim=1, keepdim=True)
+        val = -gamma + (ysafe * du.log()).sum(dim=1, keepdim=True) + a.log()
+        return val, u * (a - bq / a)
+
+    tiny = 1e-300
+    u_c = m - c0  # u at the bound mu = -c0 (> 0 only when a cheaper class lies outside S)
+    has_bound = u_c > 0
+    s_c = torch.where(has_bound, u_c, torch.ones_like(u_c)).log()
+    binding = has_bound & (phi(s_c)[0] <= 0)
+    # f(u) <= e^-gamma (1 + ybar_d / u): below 1 from u = 2 ybar_d / (e^gamma - 1) on
+    hi = (2 * ybar_d / math.expm1(gamma)).clamp_min(tiny).log()
+    lo = torch.where(has_bound, s_c, torch.full_like(s_c, math.log(tiny)))
+    lo = torch.minimum(lo, hi)
+    # start from the large-u expansion log f = -gamma + Var_y(d) / (2 u^2) + O(u^-3)
+    var_d = (ysafe * (d - ybar_d) ** 2).sum(dim=1, keepdim=True)
+    s = (0.5 * (var_d / (2 * gamma)).clamp_min(tiny).log()).clamp(min=lo, max=hi)
+    search = ~binding & (ybar_d > 0)  # rows whose answer is the root
+    for _ in range(SOFT_SEARCH_ITERS):
+        val, dval = phi(s)
+        lo = torch.where(val > 0, s, lo)
+        hi = torch.where(val > 0, hi, s)
+        nxt = s - val / dval
+        ok = torch.isfinite(nxt) & (nxt >= lo) & (nxt <= hi)
+        nxt = torch.where(ok, nxt, (lo + hi) / 2)  # bisect where Newton leaves the bracket
+        done = ((nxt - s).abs() <= 1e-12 * (1 + s.abs())) | ~search
+        s = nxt
+        if bool(done.all()):
+            break
+    v_free = v_on_support(s.exp())
+    v_free = v_free / v_free.sum(dim=1, keepdim=True)
+    v_bound = v_on_support(torch.where(binding, u_c, torch.ones_like(u_c)))
+    rest = (1 - v_bound.sum(dim=1, keepdim=True)).clamp_min(0)
+    v_bound = v_bound.scatter_add(1, k0, rest)
+    v = torch.where(binding, v_bound, v_free)
+    # all of S tied at the minimum and nothing cheaper outside: y is optimal
+    v = torch.where((ybar_d <= 0) & ~binding, y, v)
+    return v.to(out_dtype)
+
+
+def l1_soft_targets(costs: torch.Tensor, soft: torch.Tensor, gamma: float) -> torch.Tensor:
+    r"""Exact CICW target for a label distribution: :math:`\|v - y\|_1 \le \gamma`.
+
+    Moving mass :math:`\delta` between classes costs :math:`2\delta` of the budget, so at most
+    :math:`\gamma/2` moves, all of it to the cheapest class :math:`k^\star`. The problem is a
+    fractional knapsack (its LP dual has one threshold on the costs): mass is taken from the
+    most expensive classes of :math:`y` first, each giving at most :math:`y_k`. The official
+    cvxpy path solves the same problem (its unused closed form moves :math:`\gamma`, for one-hot
+    labels only).
+
+    Args:
+        costs: ``(B, K)`` class losses (detached).
+        soft: ``(B, K)`` label distributions.
+        gamma: Budget ``>= 0``.
+
+    Returns:
+        ``(B, K)`` target distributions, in the dtype of ``costs``.
+    """
+    out_dtype = costs.dtype
+    c, y = _check_soft(costs, soft)
+    if gamma <= 0 or c.shape[0] == 0:
+        return y.to(out_dtype)
+    cmin, kstar = c.min(dim=1, keepdim=True)
+    donor = (y > 0) & (c > cmin)
+    order = torch.where(donor, c, torch.full_like(c, -math.inf)).argsort(dim=1, descending=True)
+    ys = (y * donor).gather(1, order)
+    before = ys.cumsum(dim=1) - ys
+    take_sorted = torch.minimum(ys, (gamma / 2.0 - before).clamp_min(0))
+    take = torch.zeros_like(y).scatter(1, order, take_sorted)
+    v = (y - take).clamp_min(0).scatter_add(1, kstar, take.sum(dim=1, keepdim=True))
+    return v.to(out_dtype)
+
+
+def project_simplex(x: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection of each row of ``x`` onto the probability simplex (sort-based)."""
+    u, _ = x.sort(dim=1, descending=True)
+    css = u.cumsum(dim=1) - 1
+    j = torch.arange(1, x.shape[1] + 1, device=x.device, dtype=x.dtype)
+    rho = ((u - css / j) > 0).sum(dim=1, keepdim=True).clamp_min(1)
+    tau = css.gather(1, rho - 1) / rho.to(x.dtype)
+    return (x - tau).clamp_min(0)
+
+
+def l2_soft_targets(costs: torch.Tensor, soft: torch.Tensor, gamma: float) -> torch.Tensor:
+    r"""Exact CICW target for a label distribution: :math:`\|v - y\|_2^2 \le \gamma`.
+
+    Stationarity gives :math:`v(s) = \Pi_\Delta(y - s\,c)` (Euclidean projection onto the
+    simplex) with :math:`s = 1/\nu` the inverse multiplier of the ball; the distance
+    :math:`\|v(s) - y\|` is non-decreasing in :math:`s` (a property of projected steps), so
+    :math:`s^\star` is found by bisection in :math:`\log s` between
+    :math:`\sqrt\gamma/\|c - \bar c\|` (inside the ball, since the projection is
+    non-expansive) and :math:`2/g` with :math:`g` the gap between the two lowest distinct
+    costs (beyond it only the cheapest classes stay active). If even that point lies inside
+    the ball it is optimal. The feasible end of the final bracket is returned. Squared
+    distance, as the official code's budget.
+
+    Args:
+        costs: ``(B, K)`` class losses (detached).
+        soft: ``(B, K)`` label distributions.
+        gamma: Budget on the squared L2 distance, ``>= 0``.
+
+    Returns:
+        ``(B, K)`` target distributions, in the dtype of ``costs``.
+    """
+    out_dtype = costs.dtype
+    c, y = _check_soft(costs, soft)
+    if gamma <= 0 or c.shape[0] == 0:
+        return y.to(out_dtype)
+    c = c - c.mean(dim=1, keepdim=True)
+    norm = c.norm(dim=1, keepdim=True)
+    cmin = c.min(dim=1, keepdim=True).values
+    above = c - cmin
+    gap = torch.where(above > 1e-12 * (1 + norm), above, torch.full_like(c, math.inf)).min(
+        dim=1, keepdim=True
+    ).values
+    flat = ~torch.isfinite(gap)  # all costs equal: nothing to gain, y is optimal
+    safe_norm = norm.clamp_min(1e-300)
+    lo = (math.sqrt(gamma) / safe_norm).log()
+    hi = torch.where(flat, torch.ones_like(gap), 2.0 / gap).log()
+    hi = torch.maximum(hi, lo)
+
+    def dist2(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        v = project_simplex(y - s.exp() * c)
+        return v, ((v - y) ** 2).sum(dim=1, keepdim=True)
+
+    v_hi, d_hi = dist2(hi)
+    inside = d_hi <= gamma
+    for _ in range(SOFT_SEARCH_ITERS):
+        mid = (lo + hi) / 2
+        _, dm = dist2(mid)
+        lo = torch.where(dm <= gamma, mid, lo)
+        hi = torch.where(dm <= gamma, hi, mid)
+    v_lo, _ = dist2(lo)
+    v = torch.where(inside, v_hi, v_lo)
+    v = torch.where(flat, y, v)
+    return v.to(out_dtype)
+
+
+def soft_class_targets(
+    costs: torch.Tensor, soft: torch.Tensor, gamma: float, div: str = "kl"
+) -> torch.Tensor:
+    r"""CICW targets for label *distributions* ``soft`` ``(B, K)`` (e.g. mixed labels).
+
+    Solves :math:`\min_{v \in \Delta_K} \sum_k v_k c_k` s.t. :math:`D(y, v) \le \gamma` exactly,
+    as the official code does with cvxpy on the mixed labels (``dcl_w_mixup``): see
+    :func:`kl_soft_targets`, :func:`l1_soft_targets`, :func:`l2_soft_targets`. With a KL budget
+    mass can move between the mixed classes, towards the one with the lower loss. For one-hot
+    rows the result equals :func:`class_targets_from_costs`.
+    """
+    gamma, div = check_cicw(gamma, div)
+    if div == "kl":
+        return kl_soft_targets(costs, soft, gamma)
+    if div == "l1":
+        return l1_soft_targets(costs, soft, gamma)
+    return l2_soft_targets(costs, soft, gamma)
+
+
 def cicw_targets(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -279,7 +517,13 @@ class ClassReweighting:
         return self.gamma > 0 and state.step + 1 > self.burnin_steps
 
     def targets(self, costs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``v`` ``(B, K)`` from detached class losses ``costs``."""
+        """``v`` ``(B, K)`` from detached class losses ``costs``.
+
+        ``target`` is either ``(B,)`` labels (closed forms) or ``(B, K)`` label distributions
+        such as mixed labels (:func:`soft_class_targets`).
+        """
+        if target.dim() == 2:
+            return soft_class_targets(costs, target, self.gamma, self.div)
         return class_targets_from_costs(costs, target, self.gamma, self.div)
 
     def hparams(self) -> dict[str, Any]:
