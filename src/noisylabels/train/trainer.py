@@ -457,7 +457,7 @@ def prepare(
         spec: Any = cfg.noise
         if not cfg.noise.lower().startswith("file:"):
             spec = NoiseSpec.parse(cfg.noise, sampling=cfg.noise_sampling, seed=noise_seed)
-        # Instance-dependent noise reads the inputs; corrupt() standardises them class by class.
+        # Instance-dependent noise reads the inputs as stored (images: raw 0-255 pixel values).
         features = data.x_train if getattr(spec, "kind", None) == "instance" else None
         noisy = corrupt(
             y_all,
