@@ -9,6 +9,7 @@ import yaml
 from bench_fakes import dies_on_ciw_runner, fake_runner
 
 from noisylabels.bench.grid import expand_grid
+from noisylabels.bench.report import sweep_info
 from noisylabels.bench.results import ResultsStore, load_records
 from noisylabels.bench.sweep import run_sweep, train_runner
 from noisylabels.cli import main
@@ -74,6 +75,8 @@ def test_same_records_as_the_local_backend_for_real_digits_runs(tmp_path):
     (session,) = ResultsStore(remote).sessions()
     assert session["backend"] == "ray" and session["ray"]["cluster_cpus"] == 2
     assert session["status"] == "finished" and session["ok"] == 2
+    info = sweep_info(remote)
+    assert "Ray: 1 CPU(s) and 0 GPU(s) per run on 2 CPUs and 0 GPUs" in info
     assert train_runner.__module__ == "noisylabels.bench.sweep"
 
 

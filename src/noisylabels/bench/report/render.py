@@ -188,7 +188,7 @@ def sweep_info(results: str | Path) -> str | None:
     lines = [
         f"- Sweep `{Path(results).name}`: {ok} ok of {len(recs)} runs; wall time "
         f"{float(meta.get('wall_time_s') or 0.0):.1f} s over {len(sessions)} invocation(s) "
-        f"(sum of run wall times {run_time:.1f} s, workers {last.get('workers')}).",
+        f"(sum of run wall times {run_time:.1f} s, {_how(last)}).",
         f"- Machine: {machine}; noisylabels {v.get('noisylabels')}, torch {v.get('torch')}, "
         f"python {v.get('python')}; last run {last.get('ended_at') or last.get('started_at')}.",
     ]
@@ -196,3 +196,14 @@ def sweep_info(results: str | Path) -> str | None:
     if cmds:
         lines.append(f"- Command: `{cmds[-1]}`")
     return "\n".join(lines)
+
+
+def _how(session: dict[str, Any]) -> str:
+    """``workers 2``, or for a Ray sweep what each run reserved on how big a cluster."""
+    ray = session.get("ray")
+    if session.get("backend") != "ray" or not isinstance(ray, dict):
+        return f"workers {session.get('workers')}"
+    return (
+        f"Ray: {ray.get('cpus_per_run', 0):g} CPU(s) and {ray.get('gpus_per_run', 0):g} GPU(s) "
+        f"per run on {ray.get('cluster_cpus', 0):g} CPUs and {ray.get('cluster_gpus', 0):g} GPUs"
+    )
