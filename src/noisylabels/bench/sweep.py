@@ -286,8 +286,8 @@ def run_sweep(
     if backend == "ray":
         from noisylabels.bench.ray_backend import RayRunner, check_resources, import_ray
 
-        import_ray()  # before the results file is touched: missing Ray is a one-line error
         check_resources(cpus_per_run, gpus_per_run)
+        import_ray()  # before the results file is touched: missing Ray is a one-line error
         threads = threads or max(1, math.ceil(cpus_per_run))
     runner = train_runner if runner is None else runner
     threads = threads or default_threads(workers)
