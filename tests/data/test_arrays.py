@@ -246,3 +246,19 @@ def test_registered_dataset_trains_end_to_end(registered, kind):
                           batch_size=16, device="cpu"))
     assert rec["status"] == "ok"
     assert 0.0 <= rec["final"]["test_acc_last"] <= 1.0
+
+
+def test_a_bundles_default_model_and_augment_drive_auto():
+    import dataclasses
+
+    from noisylabels.train import TrainConfig, run
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
+    ds = from_arrays(x, np.arange(40) % 2)
+    assert (ds.default_model, ds.default_augment) == (None, None)  # rule by shape: seed-cnn
+    cfg = TrainConfig(noise="clean", epochs=1, batch_size=16, device="cpu")
+    mine = dataclasses.replace(ds, default_model="mlp", default_augment="flip")
+    rec = run(cfg, dataset=mine)
+    assert (rec["data"]["model"], rec["data"]["augment"]) == ("mlp", "flip")
+    assert run(cfg, dataset=ds)["data"]["model"] == "seed-cnn"

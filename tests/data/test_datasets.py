@@ -527,3 +527,19 @@ def test_info_reports_a_broken_file(isolated):
     (isolated.root / "cifar10.npz").write_bytes(b"garbage")
     info = dataset_info("cifar10", isolated.root)
     assert info.found and info.n_train is None and "cifar10.npz" in info.problem
+
+
+def test_dataset_facts_live_on_the_spec_and_match_the_shape_rules():
+    # The default model and augmentation each built-in names must be what the rule by input
+    # shape gives, so moving the facts onto the specs changes no run.
+    from noisylabels.data import DATASETS
+    from noisylabels.models import auto_model
+
+    for name in DATASETS.names():
+        spec = DATASETS.get(name)
+        shape = getattr(spec, "image_shape", None) or spec.input_shape
+        assert spec.default_model == auto_model(shape), name
+        rule = "crop+flip" if len(shape) == 3 and tuple(shape[1:]) == (32, 32) else "none"
+        assert spec.default_augment == rule, name
+    ds = load_dataset("digits")
+    assert (ds.default_model, ds.default_augment) == ("mlp", "none")

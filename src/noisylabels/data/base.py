@@ -27,6 +27,10 @@ class DatasetBundle:
         source: Where the data came from (a file path, or how it was generated).
         mean: Per-channel (or per-feature) mean used for normalisation.
         std: Per-channel (or per-feature) standard deviation used for normalisation.
+        default_model: The model ``model="auto"`` trains on this dataset, or None for the
+            rule by input shape (:func:`noisylabels.models.auto_model`).
+        default_augment: The augmentation ``augment="auto"`` uses, or None for the rule by
+            input shape (crop+flip on 32x32 images, none otherwise).
     """
 
     name: str
@@ -38,6 +42,8 @@ class DatasetBundle:
     source: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    default_model: str | None = None
+    default_augment: str | None = None
 
     @property
     def num_classes(self) -> int:

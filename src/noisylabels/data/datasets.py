@@ -20,17 +20,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from noisylabels.data import cache, paths, readers
+from noisylabels.data import cache, paths
 from noisylabels.data.base import DatasetBundle
 from noisylabels.data.classes import (
     CIFAR10_CLASSES,
     CIFAR100_CLASSES,
-    CIFAR100_FINE_TO_COARSE,
     DIGIT_CLASSES,
     FASHION_MNIST_CLASSES,
 )
 from noisylabels.data.download import DownloadError, Resource
 from noisylabels.data.download import download as fetch_resource
+from noisylabels.data.formats import FORMATS, IDX_FILES, FileFormat, Found
 from noisylabels.errors import DataError, UsageError
 from noisylabels.registry import Registry
 
@@ -56,6 +56,8 @@ class DatasetInfo:
         num_classes: Number of classes.
         problem: Why a found file cannot be used (unreadable header, ...), else None.
         download_urls: Where the official files come from (empty when nothing to download).
+        default_model: The model ``model="auto"`` picks for it (None: by input shape).
+        default_augment: The augmentation ``augment="auto"`` picks (None: by input shape).
     """
 
     name: str
@@ -69,6 +71,8 @@ class DatasetInfo:
     num_classes: int
     problem: str | None = None
     download_urls: tuple[str, ...] = ()
+    default_model: str | None = None
+    default_augment: str | None = None
 
 
 def _check_options(name: str, options: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -86,6 +90,7 @@ def _bundle(
     source: str,
     mean: tuple[float, ...],
     std: tuple[float, ...],
+    defaults: tuple[str | None, str | None] = (None, None),
 ) -> DatasetBundle:
     def t(a: np.ndarray, dtype: np.dtype) -> torch.Tensor:
         a = np.ascontiguousarray(a, dtype=dtype)
@@ -104,20 +109,14 @@ def _bundle(
         source=source,
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),
+        default_model=defaults[0],
+        default_augment=defaults[1],
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # File-backed datasets
 # ---------------------------------------------------------------------------------------------
-
-_IDX_FILES = (
-    ("x_train", "train-images-idx3-ubyte"),
-    ("y_train", "train-labels-idx1-ubyte"),
-    ("x_test", "t10k-images-idx3-ubyte"),
-    ("y_test", "t10k-labels-idx1-ubyte"),
-)
-
 
 @dataclass(frozen=True)
 class _CifarLayout:
@@ -127,21 +126,6 @@ class _CifarLayout:
     test: tuple[str, ...]
     label_key: str
     coarse_key: str | None = None
-
-
-@dataclass(frozen=True)
-class Found:
-    """A located copy of a file-backed dataset.
-
-    Attributes:
-        format: ``"npz"``, ``"cifar-folder"``, ``"cifar-tar"`` or ``"idx"``.
-        path: The file or folder.
-        files: Every file the data are read from.
-    """
-
-    format: str
-    path: Path
-    files: tuple[Path, ...]
 
 
 @dataclass(frozen=True)
@@ -162,41 +146,26 @@ class FileDataset:
     cifar: _CifarLayout | None = None
     hint: str = ""
     npz_names: tuple[str, ...] = field(default=())
+    default_model: str | None = None
+    default_augment: str | None = None
 
     # -- locating ------------------------------------------------------------------------------
 
-    def _candidates(self, base: Path, allow_idx: bool) -> Found | str | None:
+    @property
+    def formats(self) -> tuple[FileFormat, ...]:
+        """The file formats tried in each folder, in order."""
+        names = ("npz", "cifar-folder", "cifar-tar") if self.cifar is not None else ("npz", "idx")
+        return tuple(FORMATS[n] for n in names)
+
+    def _candidates(self, base: Path, explicit: bool) -> Found | str | None:
         """A complete copy under ``base``, a note about an incomplete one, or None."""
-        for npz in self.npz_names:
-            if (base / npz).is_file():
-                return Found("npz", base / npz, (base / npz,))
-        if self.cifar is not None:
-            folder = base / self.cifar.folder
-            if folder.is_dir():
-                need = [folder / m for m in (*self.cifar.train, *self.cifar.test)]
-                missing = [p.name for p in need if not p.is_file()]
-                if not missing:
-                    return Found("cifar-folder", folder, tuple(need))
-                note = f"{folder} lacks {', '.join(missing)}"
-            else:
-                note = None
-            if (base / self.cifar.archive).is_file():
-                p = base / self.cifar.archive
-                return Found("cifar-tar", p, (p,))
-            return note
-        if allow_idx:
-            got, missing = [], []
-            for _, stem in _IDX_FILES:
-                p = next((q for q in (base / stem, base / f"{stem}.gz") if q.is_file()), None)
-                if p is None:
-                    missing.append(stem)
-                else:
-                    got.append(p)
-            if not missing:
-                return Found("idx", base, tuple(got))
-            if got:
-                return f"{base} lacks {', '.join(s + '[.gz]' for s in missing)}"
-        return None
+        note = None
+        for fmt in self.formats:
+            hit = fmt.find(base, self, explicit)
+            if isinstance(hit, Found):
+                return hit
+            note = note or hit
+        return note
 
     def locate(self, root: PathArg = None) -> tuple[Found | None, list[str]]:
         """First complete copy over the search folders, plus notes on incomplete ones seen."""
@@ -205,9 +174,7 @@ class FileDataset:
         for d in paths.search_dirs(root):
             for sub in ("", *self.subdirs):
                 base = d / sub if sub else d
-                # idx names are shared by MNIST and Fashion-MNIST: only a folder named after the
-                # dataset (or a root given explicitly) says which one they are.
-                hit = self._candidates(base, allow_idx=bool(sub) or d == explicit)
+                hit = self._candidates(base, explicit=bool(sub) or d == explicit)
                 if isinstance(hit, Found):
                     return hit, notes
                 if hit:
@@ -242,63 +209,7 @@ class FileDataset:
         return out
 
     def _decode(self, found: Found) -> dict[str, np.ndarray]:
-        if found.format == "npz":
-            raw = readers.read_npz(found.path, cache.ARRAY_KEYS)
-            arrays = {}
-            for k, a in raw.items():
-                if k.startswith("x_"):
-                    if a.ndim == 3:  # (N, H, W) grey
-                        a = a[:, None]
-                    elif a.ndim == 4:  # (N, H, W, C), the layout of the shared npz files
-                        a = a.transpose(0, 3, 1, 2)
-                    else:
-                        raise DataError(
-                            f"{found.path}: {k} must be (N, H, W) or (N, H, W, C), got {a.shape}"
-                        )
-                arrays[k] = a
-            return self._validate(arrays, str(found.path))
-        if found.format == "idx":
-            arrays = {}
-            for (key, _), f in zip(_IDX_FILES, found.files, strict=True):
-                a = readers.read_idx(f)
-                want = 3 if key.startswith("x_") else 1
-                if a.ndim != want:
-                    raise DataError(f"{f}: expected a {want}-dimensional idx file, got {a.shape}")
-                arrays[key] = a[:, None] if want == 3 else a
-            for split in ("train", "test"):
-                nx, ny = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
-                if nx != ny:
-                    raise DataError(
-                        f"{found.path}: {split} has {nx} images but {ny} labels (mixed files?)"
-                    )
-            return self._validate(arrays, str(found.path))
-        lay = self.cifar
-        assert lay is not None
-        keys = (lay.label_key,) + ((lay.coarse_key,) if lay.coarse_key else ())
-        members = (*lay.train, *lay.test)
-        if found.format == "cifar-folder":
-            batches = readers.read_cifar_folder(found.path, members, keys)
-        else:
-            batches = readers.read_cifar_tar(found.path, lay.folder, members, keys)
-        if lay.coarse_key:
-            table = np.asarray(CIFAR100_FINE_TO_COARSE)
-            for m, b in zip(members, batches, strict=True):
-                fine = b[lay.label_key]
-                if len(fine) and (fine.min() < 0 or fine.max() >= len(table)):
-                    raise DataError(f"{found.path}:{m}: fine labels outside 0..99")
-                if not np.array_equal(table[fine], b[lay.coarse_key]):
-                    raise DataError(
-                        f"{found.path}:{m}: coarse labels disagree with the CIFAR-100 "
-                        "superclass table (not an official batch?)"
-                    )
-        ntr = len(lay.train)
-        arrays = {
-            "x_train": np.concatenate([b["x"] for b in batches[:ntr]]),
-            "y_train": np.concatenate([b[lay.label_key] for b in batches[:ntr]]),
-            "x_test": np.concatenate([b["x"] for b in batches[ntr:]]),
-            "y_test": np.concatenate([b[lay.label_key] for b in batches[ntr:]]),
-        }
-        return self._validate(arrays, str(found.path))
+        return self._validate(FORMATS[found.format].decode(found, self), str(found.path))
 
     # -- public --------------------------------------------------------------------------------
 
@@ -324,7 +235,7 @@ class FileDataset:
             where = f"directly or in a subfolder {self.subdirs[0]}/"
         else:
             wanted = [*self.npz_names, "the four idx files " + ", ".join(
-                f"{s}[.gz]" for _, s in _IDX_FILES)]
+                f"{s}[.gz]" for _, s in IDX_FILES)]
             where = f"the npz directly or in a subfolder {self.subdirs[0]}/, the idx files in " \
                 f"{' or '.join(s + '/' for s in self.subdirs)} (or directly in root)"
         msg = (
@@ -376,7 +287,7 @@ class FileDataset:
         )
         return _bundle(
             self.name, arrays, self.classes, str(found.path), tuple(meta["mean"]),
-            tuple(meta["std"]),
+            tuple(meta["std"]), (self.default_model, self.default_augment),
         )
 
     def info(self, root: PathArg = None) -> DatasetInfo:
@@ -386,6 +297,7 @@ class FileDataset:
         base = dict(
             name=self.name, description=self.description, input_shape=self.image_shape,
             num_classes=len(self.classes), download_urls=urls,
+            default_model=self.default_model, default_augment=self.default_augment,
         )
         if found is None:
             problem = f"incomplete: {'; '.join(notes)}" if notes else None
@@ -395,14 +307,7 @@ class FileDataset:
         n_test: int | None
         problem = None
         try:
-            if found.format == "npz":
-                heads = readers.npz_headers(found.path)
-                n_train, n_test = heads["x_train"][0][0], heads["x_test"][0][0]
-            elif found.format == "idx":
-                n_train = readers.read_idx_header(found.files[0])[1][0]
-                n_test = readers.read_idx_header(found.files[2])[1][0]
-            else:  # the batches have a fixed official size; reading them means unpickling
-                n_train, n_test = self.n_train, self.n_test
+            n_train, n_test = FORMATS[found.format].headers(found, self)
         except (DataError, KeyError, IndexError) as e:
             n_train = n_test = None
             problem = str(e) if isinstance(e, DataError) else f"{found.path}: missing {e}"
@@ -432,6 +337,8 @@ _FASHION_MD5 = {
 _FILE_DATASETS = (
     FileDataset(
         name="mnist",
+        default_model="cnn28",
+        default_augment="none",
         description="MNIST handwritten digits, 28x28 grey, 10 classes",
         classes=DIGIT_CLASSES,
         image_shape=(1, 28, 28),
@@ -445,6 +352,8 @@ _FILE_DATASETS = (
     ),
     FileDataset(
         name="fashion-mnist",
+        default_model="cnn28",
+        default_augment="none",
         description="Fashion-MNIST clothing images, 28x28 grey, 10 classes",
         classes=FASHION_MNIST_CLASSES,
         image_shape=(1, 28, 28),
@@ -458,6 +367,8 @@ _FILE_DATASETS = (
     ),
     FileDataset(
         name="cifar10",
+        default_model="seed-cnn",
+        default_augment="crop+flip",
         description="CIFAR-10 natural images, 32x32 RGB, 10 classes",
         classes=CIFAR10_CLASSES,
         image_shape=(3, 32, 32),
@@ -479,6 +390,8 @@ _FILE_DATASETS = (
     ),
     FileDataset(
         name="cifar100",
+        default_model="seed-cnn",
+        default_augment="crop+flip",
         description="CIFAR-100 natural images, 32x32 RGB, 100 fine classes (20 superclasses)",
         classes=CIFAR100_CLASSES,
         image_shape=(3, 32, 32),
@@ -545,6 +458,8 @@ class DigitsDataset:
     name: str = "digits"
     description: str = "scikit-learn's 8x8 handwritten digits (embedded, 1797 images), 10 classes"
     input_shape: tuple[int, ...] = (1, 8, 8)
+    default_model: str = "mlp"
+    default_augment: str = "none"
 
     def __call__(
         self, root: PathArg = None, *, download: bool = True, **options: Any
@@ -573,7 +488,8 @@ class DigitsDataset:
             f"scikit-learn load_digits (embedded), stratified split test_fraction={frac}, "
             f"seed={seed}"
         )
-        return _bundle(self.name, arrays, DIGIT_CLASSES, source, mean, std)
+        return _bundle(self.name, arrays, DIGIT_CLASSES, source, mean, std,
+                       (self.default_model, self.default_augment))
 
     def info(self, root: PathArg = None) -> DatasetInfo:
         """Sizes of the default split (from the known class counts, without loading)."""
@@ -583,6 +499,7 @@ class DigitsDataset:
             location="embedded in scikit-learn", format="embedded",
             n_train=sum(DIGITS_CLASS_COUNTS) - n_test, n_test=n_test,
             input_shape=self.input_shape, num_classes=10,
+            default_model=self.default_model, default_augment=self.default_augment,
         )
 
 
@@ -617,6 +534,8 @@ class MoonsDataset:
     name: str = "moons"
     description: str = "two moons, 2-D points generated from a seed, 2 classes"
     input_shape: tuple[int, ...] = (2,)
+    default_model: str = "mlp"
+    default_augment: str = "none"
     defaults: tuple[tuple[str, Any], ...] = (
         ("n_train", 1000), ("n_test", 1000), ("noise", 0.1), ("seed", 0),
     )
@@ -648,7 +567,8 @@ class MoonsDataset:
         std = x_tr.astype(np.float64).std(axis=0)
         source = f"generated: two moons, n_train={n_train}, n_test={n_test}, noise={noise}, " \
             f"seed={seed}"
-        return _bundle(self.name, arrays, ("upper", "lower"), source, tuple(mean), tuple(std))
+        return _bundle(self.name, arrays, ("upper", "lower"), source, tuple(mean), tuple(std),
+                       (self.default_model, self.default_augment))
 
     def info(self, root: PathArg = None) -> DatasetInfo:
         """Sizes with the default options."""
@@ -658,6 +578,7 @@ class MoonsDataset:
             location=f"generated (n_train, n_test, noise={d['noise']}, seed configurable)",
             format="generated", n_train=d["n_train"], n_test=d["n_test"],
             input_shape=self.input_shape, num_classes=2,
+            default_model=self.default_model, default_augment=self.default_augment,
         )
 
 

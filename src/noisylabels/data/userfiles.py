@@ -447,52 +447,144 @@ def load_npz(
 
 
 # ---------------------------------------------------------------------------------------------
-# Dispatch
+# The formats, one class each: find / headers / decode
 # ---------------------------------------------------------------------------------------------
 
 
-def load_path(
-    path: PathLike,
-    *,
-    label_column: str | None = None,
-    image_size: Any = None,
-    test_fraction: float = 0.2,
-    seed: int = 0,
-    name: str | None = None,
-) -> DatasetBundle:
+class UserFormat:
+    """A kind of user file: which paths it reads, their sizes, and the dataset."""
+
+    name: str = ""
+    #: Options this format takes besides ``test_fraction``, ``seed`` and ``name``.
+    options: tuple[str, ...] = ()
+
+    def find(self, path: Path) -> bool:
+        """Whether ``path`` is of this format."""
+        raise NotImplementedError
+
+    def headers(self, path: Path, **options: Any) -> Any:
+        """A :class:`~noisylabels.data.datasets.DatasetInfo` (default: from the decoded data)."""
+        from noisylabels.data.arrays import info_from_bundle
+        from noisylabels.data.datasets import DatasetInfo
+
+        info = info_from_bundle(self.decode(path, **options), f"{self.name} file {path}",
+                                str(path))
+        return DatasetInfo(**{**info.__dict__, "format": self.name})
+
+    def decode(self, path: Path, **options: Any) -> DatasetBundle:
+        """The dataset."""
+        raise NotImplementedError
+
+
+class ImageFolder(UserFormat):
+    """``root/<class>/<image>``, optionally ``root/train`` + ``root/test``."""
+
+    name = "image-folder"
+    options = ("image_size",)
+
+    def find(self, path: Path) -> bool:
+        """Any folder."""
+        return path.is_dir()
+
+    def headers(self, path: Path, **options: Any) -> Any:
+        """Sizes from the listing and the image headers; nothing is decoded."""
+        from noisylabels.data.datasets import DatasetInfo, stratified_split
+
+        size = parse_image_size(options.get("image_size"))
+        classes, train, test = _image_splits(path)
+        files = list(train.files) + (list(test.files) if test is not None else [])
+        sizes, grey = _probe(files)
+        h, w = _check_sizes(files, sizes, size)
+        if test is None:
+            frac = options.get("test_fraction", 0.2)
+            _, te = stratified_split(train.labels, float(frac), int(options.get("seed", 0)))
+            n_train, n_test = len(train.files) - len(te), len(te)
+        else:
+            n_train, n_test = len(train.files), len(test.files)
+        return DatasetInfo(
+            name=options.get("name") or _name(path), description=f"image folder {path}",
+            found=True, location=str(path), format=self.name, n_train=n_train, n_test=n_test,
+            input_shape=(1 if grey else 3, h, w), num_classes=len(classes),
+        )
+
+    def decode(self, path: Path, **options: Any) -> DatasetBundle:
+        """See :func:`load_image_folder`."""
+        return load_image_folder(path, **options)
+
+
+class Table(UserFormat):
+    """A ``.csv`` or ``.parquet`` table with a label column."""
+
+    name = "table"
+    options = ("label_column",)
+
+    def find(self, path: Path) -> bool:
+        """A file ending in ``.csv``, ``.parquet`` or ``.pq``."""
+        return path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
+
+    def decode(self, path: Path, **options: Any) -> DatasetBundle:
+        """See :func:`load_table`."""
+        return load_table(path, **options)
+
+
+class ArraysNpz(UserFormat):
+    """An ``.npz`` with ``x_train``, ``y_train`` (and ``x_test``, ``y_test``, ``classes``)."""
+
+    name = "npz"
+
+    def find(self, path: Path) -> bool:
+        """A file ending in ``.npz``."""
+        return path.is_file() and path.suffix.lower() == ".npz"
+
+    def decode(self, path: Path, **options: Any) -> DatasetBundle:
+        """See :func:`load_npz`."""
+        return load_npz(path, **options)
+
+
+#: The formats of your own files, tried in order.
+USER_FORMATS: tuple[UserFormat, ...] = (ImageFolder(), Table(), ArraysNpz())
+
+_FLAG = {"label_column": "--label-column", "image_size": "--image-size"}
+_APPLIES = {"label_column": ".csv and .parquet tables", "image_size": "image folders"}
+
+
+def _format_for(path: PathLike, options: dict[str, Any]) -> tuple[UserFormat, Path, dict]:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    fmt = next((f for f in USER_FORMATS if f.find(p)), None)
+    if fmt is None:
+        raise UsageError(f"{path}: unknown data file type {p.suffix.lower() or '(none)'}; give "
+                         "an image folder, a .csv or .parquet table, or an .npz with x_train and "
+                         "y_train")
+    given = {k: v for k, v in options.items() if v is not None}
+    allowed = {"test_fraction", "seed", "name", *fmt.options}
+    for key in given:
+        if key not in allowed:
+            what = "an image folder" if fmt.name == "image-folder" else "a file"
+            if key in _FLAG:
+                raise UsageError(f"{path} is {what}: {_FLAG[key]} applies to {_APPLIES[key]}")
+            raise UsageError(f"unknown option {key!r} for {path}; valid options: "
+                             f"{', '.join(sorted(allowed))}")
+    return fmt, p, given
+
+
+def load_path(path: PathLike, **options: Any) -> DatasetBundle:
     """Read a dataset from a folder of images, a ``.csv``/``.parquet`` table or an ``.npz``.
 
     Args:
         path: The folder or file.
-        label_column: Label column of a table (default ``label``).
-        image_size: Size to resize images of a folder to (``32`` or ``(H, W)``).
-        test_fraction: Share of each class used as the test split when the data have none.
-        seed: Seed of that split.
-        name: Dataset name (default: the folder name or file stem, lower case).
+        **options: ``label_column`` (tables; default ``label``), ``image_size`` (image folders:
+            ``32`` or ``(H, W)``), ``test_fraction`` (share of each class used as the test split
+            when the data have none; default 0.2), ``seed`` (of that split; default 0), ``name``
+            (default: the folder name or file stem, lower case).
 
     Raises:
         UsageError: A missing path, an unknown file type, an option that does not apply to
             the format, or any problem with the contents (naming the file or class).
     """
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise UsageError(f"{path}: no such file or folder")
-    common = {"test_fraction": test_fraction, "seed": seed, "name": name}
-    if p.is_dir():
-        if label_column is not None:
-            raise UsageError(f"{path} is an image folder: --label-column applies to tables")
-        return load_image_folder(p, image_size=image_size, **common)
-    if image_size is not None:
-        raise UsageError(f"{path} is a file: --image-size applies to image folders")
-    suffix = p.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
-        return load_table(p, label_column=label_column, **common)
-    if label_column is not None:
-        raise UsageError(f"{path}: --label-column applies to .csv and .parquet tables")
-    if suffix == ".npz":
-        return load_npz(p, **common)
-    raise UsageError(f"{path}: unknown data file type {suffix or '(none)'}; give an image folder, "
-                     "a .csv or .parquet table, or an .npz with x_train and y_train")
+    fmt, p, given = _format_for(path, options)
+    return fmt.decode(p, **given)
 
 
 def path_info(path: PathLike, **options: Any) -> Any:
@@ -501,31 +593,5 @@ def path_info(path: PathLike, **options: Any) -> Any:
     An image folder is described from its listing and the image headers (nothing is decoded);
     tables and ``.npz`` files are read in full (they are small next to images).
     """
-    from noisylabels.data.arrays import info_from_bundle
-    from noisylabels.data.datasets import DatasetInfo
-
-    p = Path(path).expanduser()
-    if p.is_dir() and not set(options) - {"image_size", "test_fraction", "seed", "name"}:
-        size = parse_image_size(options.get("image_size"))
-        classes, train, test = _image_splits(p)
-        files = list(train.files) + (list(test.files) if test is not None else [])
-        sizes, grey = _probe(files)
-        h, w = _check_sizes(files, sizes, size)
-        if test is None:
-            from noisylabels.data.datasets import stratified_split
-
-            frac = options.get("test_fraction", 0.2)
-            _, te = stratified_split(train.labels, float(frac), int(options.get("seed", 0)))
-            n_test = len(te)
-            n_train = len(train.files) - n_test
-        else:
-            n_train, n_test = len(train.files), len(test.files)
-        return DatasetInfo(
-            name=options.get("name") or _name(p), description=f"image folder {p}", found=True,
-            location=str(p), format="image-folder", n_train=n_train, n_test=n_test,
-            input_shape=(1 if grey else 3, h, w), num_classes=len(classes),
-        )
-    ds = load_path(p, **options)
-    fmt = "image-folder" if p.is_dir() else p.suffix.lower().lstrip(".")
-    info = info_from_bundle(ds, f"{fmt} file {p}", str(p))
-    return DatasetInfo(**{**info.__dict__, "format": fmt})
+    fmt, p, given = _format_for(path, options)
+    return fmt.headers(p, **given)

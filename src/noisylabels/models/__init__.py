@@ -10,8 +10,10 @@ name                    what
 ``mlp``                 a 2-hidden-layer MLP for feature vectors and tiny images (moons, digits)
 ======================  ==========================================================================
 
-``auto`` picks ``mlp`` for feature vectors and images up to 16x16, ``cnn28`` for 28x28 and
-``seed-cnn`` for 32x32.
+``auto`` trains the model the dataset names as its default (``DatasetBundle.default_model``:
+``mlp`` for digits and moons, ``cnn28`` for MNIST and Fashion-MNIST, ``seed-cnn`` for CIFAR);
+for data without one (your own), :func:`auto_model` picks by input shape: ``mlp`` for feature
+vectors and images up to 16x16, ``cnn28`` for 28x28 and ``seed-cnn`` otherwise.
 """
 
 from __future__ import annotations

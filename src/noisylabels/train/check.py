@@ -32,7 +32,8 @@ def check_config(cfg: TrainConfig) -> None:
     info = dataset_info(cfg.dataset, root=cfg.data_root, **cfg.dataset_options)
     k, shape = int(info.num_classes), tuple(info.input_shape)
     with torch.random.fork_rng(devices=[]):
-        get_model(cfg.model, shape, k)
+        get_model(info.default_model if cfg.model == "auto" and info.default_model else cfg.model,
+                  shape, k)
     noise = cfg.noise.strip()
     # What the trainer hands the method: the expected share of wrong labels under the nominal T.
     # Human and file noise get theirs from labels read at run time (always a share below 1); any

@@ -496,8 +496,8 @@ def prepare(
         else:
             mean, std = data.mean, data.std
         aug = cfg.augment
-        if aug == "auto":
-            aug = (
+        if aug == "auto":  # the dataset's own default, else the rule by input shape
+            aug = getattr(data, "default_augment", None) or (
                 "crop+flip" if data.is_image and tuple(data.input_shape[1:]) == (32, 32) else "none"
             )
         if aug != "none" and not data.is_image:
@@ -519,7 +519,9 @@ def prepare(
         if model is not None:
             model_name = type(model).__name__
         else:
-            model_name = cfg.model if cfg.model != "auto" else auto_model(data.input_shape)
+            model_name = cfg.model if cfg.model != "auto" else (
+                getattr(data, "default_model", None) or auto_model(data.input_shape)
+            )
         n_built = 0
 
         def make_network() -> torch.nn.Module:
@@ -529,7 +531,7 @@ def prepare(
             seed = cfg.seed + 7919 * (n_built - 1)
             if model is not None:
                 return model if n_built == 1 else _copy_network(model, seed)
-            return get_model(cfg.model, data.input_shape, k, seed=seed)
+            return get_model(model_name, data.input_shape, k, seed=seed)
 
         method = build_method(cfg.method_spec, ctx, make_network).to(device)
         # Conv nets train 20-40% faster on CPU in channels-last layout (same arithmetic).
