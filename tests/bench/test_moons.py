@@ -8,7 +8,7 @@ methods = pytest.importorskip("noisylabels.methods")
 if not hasattr(methods, "build_method"):  # pragma: no cover - until the methods area lands
     pytest.skip("noisylabels.methods.build_method is not written yet", allow_module_level=True)
 
-from noisylabels.bench.moons import _auroc, run_moons  # noqa: E402
+from noisylabels.bench.moons import _config, run_moons  # noqa: E402
 
 
 def test_tiny_moons_run_gives_ce_unit_weights_and_ciw_per_point_weights(tmp_path):
@@ -33,12 +33,17 @@ def test_moons_is_deterministic(tmp_path):
     assert np.array_equal(a.runs[1].weights, b.runs[1].weights)
 
 
-def test_auroc_against_pairwise_count():
-    rng = np.random.default_rng(0)
-    s = rng.integers(0, 5, 60).astype(float)  # many ties
-    pos = rng.random(60) < 0.4
-    pairs = [(a > b) + 0.5 * (a == b) for a in s[pos] for b in s[~pos]]
-    assert _auroc(s, pos) == pytest.approx(np.mean(pairs))
+def test_moons_weights_are_the_trainer_runs_sample_weights(tmp_path):
+    from noisylabels.data import load_dataset
+    from noisylabels.train import evaluate, fit, prepare
+
+    res = run_moons(tmp_path / "c.png", epochs=3, n_samples=100, seed=2)
+    data = load_dataset("moons", n_train=100, n_test=2000, noise=0.15, seed=2)
+    state = prepare(_config("ciw", {}, "symmetric:0.3", 3, 2), dataset=data)
+    fit(state)
+    rec = evaluate(state)
+    assert np.array_equal(res.runs[1].weights, state.sample_weights.numpy())
+    assert res.test_acc["CIW"] == rec["final"]["test_acc_last"]
 
 
 def test_cli_moons(tmp_path, capsys):

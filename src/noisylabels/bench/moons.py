@@ -7,8 +7,9 @@ with a size proportional to the weight the method gave it in the last epoch (CE:
 mislabeled points are ringed. CIW gives the mislabeled points small weights, so its boundary
 follows the clean moons where CE bends toward the flipped points.
 
-The trainer's record only keeps a histogram of the weights; this module runs its own short loop
-over the library's pieces (dataset, noise, model, method) to keep every point's weight.
+Each method is one trainer run (:func:`~noisylabels.train.prepare`, :func:`~noisylabels.train.fit`,
+:func:`~noisylabels.train.evaluate`) on the same dataset object, without a validation split, so
+the run's ``sample_weights`` hold every training point's last weight.
 """
 
 from __future__ import annotations
@@ -52,75 +53,51 @@ class MoonsResult:
     realised_rate: float
 
 
+def _config(method_name: str, params: dict[str, Any], noise: str, epochs: int, seed: int):
+    from noisylabels.train import TrainConfig
+
+    return TrainConfig(
+        dataset="moons",
+        noise=noise,
+        method=method_name,
+        method_params=dict(params),
+        model="mlp",
+        epochs=epochs,
+        batch_size=DEFAULTS["batch_size"],
+        optimizer="adam",
+        lr=DEFAULTS["lr"],
+        weight_decay=0.0,
+        schedule="constant",
+        val_fraction=0.0,  # every point trains, so its weight is in the picture
+        augment="none",
+        device="cpu",
+        seed=seed,
+        test_eval="selected",
+    )
+
+
 def _train(
     method_name: str,
     params: dict[str, Any],
-    x: torch.Tensor,
-    y: torch.Tensor,
-    x_test: torch.Tensor,
-    y_test: torch.Tensor,
+    data: Any,
     *,
+    noise: str,
     epochs: int,
-    batch_size: int,
-    lr: float,
     seed: int,
-    noise_rate: float | None,
     progress: bool,
-) -> MoonsRun:
-    from noisylabels.methods import build_method
-    from noisylabels.methods.base import Batch, MethodContext, StepState
-    from noisylabels.models import get_model
+) -> tuple[MoonsRun, Any]:
+    from noisylabels.train import evaluate, fit, prepare
+    from noisylabels.train.callbacks import ProgressBar
 
-    n = x.shape[0]
-    steps = -(-n // batch_size)
-    ctx = MethodContext(
-        num_classes=2,
-        num_train=n,
-        num_epochs=epochs,
-        steps_per_epoch=steps,
-        noise_rate=noise_rate,
-        seed=seed,
-    )
-    built = 0
-
-    def make_net() -> torch.nn.Module:
-        nonlocal built
-        built += 1
-        return get_model("mlp", (2,), 2, seed=seed + 7919 * (built - 1))
-
-    method = build_method(method_name, ctx, make_net, **params)
-    opt = torch.optim.Adam(method.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed + 2_000_003)
-    weights = torch.ones(n)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=epochs, desc=method_name, unit="epoch", leave=False, disable=None)
-    step = 0
-    for epoch in range(epochs):
-        method.train()
-        state = StepState(epoch, step, epochs, steps)
-        method.on_epoch_start(state)
-        order = torch.randperm(n, generator=gen)
-        for i in range(steps):
-            idx = order[i * batch_size : (i + 1) * batch_size]
-            out = method.step(Batch(x[idx], y[idx], idx), StepState(epoch, step, epochs, steps))
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
-            opt.step()
-            if out.weights is not None:
-                weights[idx] = out.weights.detach().float().cpu()
-            step += 1
-        method.on_epoch_end(StepState(epoch, step, epochs, steps))
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    net = method.net.eval()
-    with torch.no_grad():
-        acc = float((net(x_test).argmax(1) == y_test).float().mean())
-    return MoonsRun(method_name, acc, weights.numpy(), net)
+    callbacks = [ProgressBar()] if progress else []
+    state = prepare(_config(method_name, params, noise, epochs, seed), dataset=data)
+    fit(state, callbacks)
+    record = evaluate(state, callbacks)
+    # Without a validation split training-split position i is training point i.
+    weights = np.ones(len(data.y_train), dtype=np.float32)
+    weights[state.train_positions.numpy()] = state.sample_weights.cpu().numpy()
+    run = MoonsRun(method_name, record["final"]["test_acc_last"], weights, state.method.net.eval())
+    return run, state
 
 
 def run_moons(
@@ -148,92 +125,44 @@ def run_moons(
         Accuracies, the AUROC of the last weighted method's weights for telling clean from
         mislabeled points, and the figure path.
     """
+    from noisylabels.data import load_dataset
     from noisylabels.outputs import check_output_file
+    from noisylabels.train.threads import torch_threads
+    from noisylabels.train.trainer import auroc
 
     check_output_file(out)  # before training: a bad path must not cost the run
     noise = noise or DEFAULTS["noise"]
     epochs = epochs or DEFAULTS["epochs"]
     n = n_samples or DEFAULTS["n_samples"]
-    threads = torch.get_num_threads()
+    data = load_dataset("moons", n_train=n, n_test=2000, noise=DEFAULTS["spread"], seed=seed)
     # A 2-D MLP on 128-point batches is far faster on one thread than split across cores.
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            runs, data, noisy, y, mislabeled, mean, std = _train_all(
-                noise, epochs, seed, n, methods, progress
-            )
-    finally:
-        torch.set_num_threads(threads)
+    with torch_threads(1):
+        trained = [
+            _train(name, params, data, noise=noise, epochs=epochs, seed=seed, progress=progress)
+            for _, name, params in methods
+        ]
+    runs = [r for r, _ in trained]
+    state = trained[0][1]
+    y = state.noisy_labels
+    mislabeled = (state.noisy_labels != state.clean_labels).numpy()
+    mean = torch.tensor(data.mean, dtype=torch.float32)
+    std = torch.tensor(data.std, dtype=torch.float32)
     for (title, _, _), r in zip(methods, runs, strict=True):
         r.name = title
-    auroc = None
+    weight_auroc = None
     for r in runs:
         if not np.allclose(r.weights, 1.0):
-            auroc = _auroc(r.weights, ~mislabeled)
+            weight_auroc = auroc(r.weights, ~mislabeled)
     path = _draw(
-        Path(out), runs, data.x_train.numpy(), y.numpy(), mislabeled, mean, std, noise, auroc
+        Path(out), runs, data.x_train.numpy(), y.numpy(), mislabeled, mean, std, noise, weight_auroc
     )
     return MoonsResult(
         path=path,
         test_acc={r.name: r.test_acc for r in runs},
-        weight_auroc=auroc,
+        weight_auroc=weight_auroc,
         runs=runs,
-        realised_rate=float(noisy.realised_rate),
+        realised_rate=float(state.noise.realised_rate),
     )
-
-
-def _train_all(
-    noise: str,
-    epochs: int,
-    seed: int,
-    n: int,
-    methods: tuple[tuple[str, str, dict[str, Any]], ...],
-    progress: bool,
-) -> tuple[Any, ...]:
-    from noisylabels.data import load_dataset
-    from noisylabels.noise import corrupt
-
-    data = load_dataset("moons", n_train=n, n_test=2000, noise=DEFAULTS["spread"], seed=seed)
-    noisy = corrupt(data.y_train.numpy(), noise, num_classes=2, seed=seed)
-    mean = torch.tensor(data.mean, dtype=torch.float32)
-    std = torch.tensor(data.std, dtype=torch.float32)
-    x = (data.x_train.float() - mean) / std
-    x_test = (data.x_test.float() - mean) / std
-    y = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
-    y_test = data.y_test.long()
-    mislabeled = np.asarray(noisy.noise_mask, dtype=bool)
-    runs = [
-        _train(
-            name,
-            params,
-            x,
-            y,
-            x_test,
-            y_test,
-            epochs=epochs,
-            batch_size=DEFAULTS["batch_size"],
-            lr=DEFAULTS["lr"],
-            seed=seed,
-            noise_rate=getattr(noisy.spec, "rate", None),
-            progress=progress,
-        )
-        for _, name, params in methods
-    ]
-    return runs, data, noisy, y, mislabeled, mean, std
-
-
-def _auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
-    """P(score of a random positive > score of a random negative), ties counting one half."""
-    pos, neg = scores[positive], scores[~positive]
-    if not len(pos) or not len(neg):
-        return None
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_s = scores[order]
-    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
-    ranks[order] = np.repeat(first + (counts - 1) / 2.0 + 1.0, counts)
-    u = ranks[positive].sum() - len(pos) * (len(pos) + 1) / 2.0
-    return float(u / (len(pos) * len(neg)))
 
 
 def _draw(

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # imported on first use, so `noisylabels --help` needs no tor
     from noisylabels.train.callbacks import Callback
     from noisylabels.train.check import check_config
     from noisylabels.train.config import TrainConfig, from_dict, load_yaml
-    from noisylabels.train.record import EpochRow
+    from noisylabels.train.record import EpochRow, RunRecord
     from noisylabels.train.trainer import RunState, evaluate, fit, prepare, run, run_id
 
 __getattr__, __dir__ = lazy_imports(__name__, __file__)
@@ -23,6 +23,7 @@ __getattr__, __dir__ = lazy_imports(__name__, __file__)
 __all__ = [
     "Callback",
     "EpochRow",
+    "RunRecord",
     "RunState",
     "TrainConfig",
     "check_config",

@@ -27,14 +27,32 @@ Schema (all accuracies are fractions in [0, 1]; times in seconds)::
       "weights": null | {"bins": [...], "clean": [...], "noisy": [...]},   # last-epoch histogram
       "started_at": "2026-11-21T14:00:00Z", "wall_time_s": ...
     }
+
+A sweep adds ``"label"`` (the grid's row name); a failed run's record has ``schema``,
+``run_id``, ``status``, ``error``, ``config``, ``versions``, ``traceback``, ``started_at`` and
+``wall_time_s``. ``data.source`` never holds an absolute path: a file is recorded by its name.
+
+:class:`RunRecord` is the typed form: :meth:`RunRecord.from_json` reads every record written so
+far (fields added over time get their value for older runs) and :meth:`RunRecord.to_json` writes
+the JSON above.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from noisylabels.errors import UsageError
+
 SCHEMA_VERSION = 1
+
+# Keys of the top level, in the order records are written.
+_TOP_ORDER = (
+    "schema", "run_id", "status", "error", "config", "method_hparams", "versions", "device",
+    "traceback", "noise", "data", "epochs", "final", "weights", "started_at", "wall_time_s",
+    "label",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,4 +143,242 @@ class EpochRow:
             time_s=d["time_s"],
             eval_time_s=d.get("eval_time_s"),
             weights=weights,
+        )
+
+
+@dataclass(frozen=True)
+class NoiseSummary:
+    """The label noise a run trained with (``record["noise"]``).
+
+    Attributes:
+        spec: Canonical noise spec (``symmetric:0.4``, ``cifar10n-worst``, ``file:name.npz``).
+        kind: Noise kind (``symmetric``, ``clean``, ...), None for a noise file.
+        rate: Nominal rate, None for kinds without one.
+        sampling: ``exact`` or ``iid``.
+        realised_rate: Share of the whole training set's labels that differ from the clean ones.
+        realised_rate_train: The same on the training split (without the validation split).
+        num_noisy: Number of wrong labels in the whole training set.
+    """
+
+    spec: str
+    kind: str | None
+    rate: float | None
+    sampling: str | None
+    realised_rate: float
+    realised_rate_train: float | None = None
+    num_noisy: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``noise`` block."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What the run trained and was tested on (``record["data"]``).
+
+    Attributes:
+        source: Where the data came from: a file name (never an absolute path) or how the data
+            were generated.
+        num_train: Training-split size.
+        num_val: Noisy validation-split size.
+        num_test: Test-set size.
+        num_classes: K.
+        augment: The augmentation used (``auto`` resolved).
+        model: The model (``auto`` resolved; a user module's class name).
+    """
+
+    source: str
+    num_train: int
+    num_val: int
+    num_test: int
+    num_classes: int
+    augment: str
+    model: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``data`` block."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class FinalScores:
+    """Test accuracies and timings of the finished run (``record["final"]``).
+
+    Attributes:
+        test_acc_last: Test accuracy after the last epoch.
+        test_acc_selected: Test accuracy at the epoch with the best noisy-validation accuracy.
+        selected_epoch: That epoch (1-based).
+        test_acc_best: Best test accuracy over epochs (optimistic; None with
+            ``test_eval=selected``).
+        train_time_s: Training time, all epochs.
+        eval_time_s: Evaluation time, all epochs.
+        inference_ms_per_1000: Test-set inference time per 1000 samples, in milliseconds.
+    """
+
+    test_acc_last: float
+    test_acc_selected: float
+    selected_epoch: int
+    test_acc_best: float | None
+    train_time_s: float
+    eval_time_s: float
+    inference_ms_per_1000: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``final`` block."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def portable_source(source: str) -> str:
+    """A dataset source fit for a record: an absolute file path becomes its file name.
+
+    Example:
+        >>> portable_source("/data/sets/cifar10.npz"), portable_source("generated: two moons")
+        ('cifar10.npz', 'generated: two moons')
+    """
+    text = str(source)
+    if os.path.isabs(text) or text.startswith("~"):
+        return os.path.basename(text.rstrip("/\\")) or text
+    return text
+
+
+def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A recorded config with the keys added since it was written set to their default.
+
+    A setting added after a record was written is absent from it; that run had the default.
+    The defaults are serialised as records store them, so a default compares equal to a
+    stored value.
+    """
+    from noisylabels.train.config import TrainConfig
+
+    defaults = TrainConfig().to_dict()
+    return {**config, **{k: v for k, v in defaults.items() if k not in config}}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run's record, typed. ``run()`` returns :meth:`to_json` of this.
+
+    Attributes:
+        schema: Record format version (:data:`SCHEMA_VERSION`).
+        run_id: Hash of the resolved config (the sweep's resume key).
+        status: ``ok`` or ``failed``.
+        error: One-line error of a failed run, else None.
+        config: The resolved config as a dict, keys added since the run filled with defaults.
+        versions: Library versions the run used.
+        started_at: UTC start time, ``YYYY-MM-DDTHH:MM:SSZ``.
+        wall_time_s: Wall time of the whole run.
+        method_hparams: The method's hyperparameters (None for a failed run).
+        device: The device description (None for a failed run).
+        noise: The label noise (None for a failed run).
+        data: Data facts (None for a failed run).
+        epochs: One :class:`EpochRow` per epoch.
+        final: Final scores (None for a failed run).
+        weights: Last-epoch weight histogram of clean and mislabeled samples, or None.
+        label: Row name given by a sweep grid, or None.
+        traceback: Last frames of a failed run's traceback, or None.
+    """
+
+    schema: int
+    run_id: str
+    status: str
+    error: str | None
+    config: dict[str, Any]
+    versions: dict[str, str]
+    started_at: str | None
+    wall_time_s: float | None
+    method_hparams: dict[str, Any] | None = None
+    device: str | None = None
+    noise: NoiseSummary | None = None
+    data: DataSummary | None = None
+    epochs: tuple[EpochRow, ...] = ()
+    final: FinalScores | None = None
+    weights: dict[str, list[Any]] | None = None
+    label: str | None = None
+    traceback: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True for a finished run."""
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON record (a finished run's keys always all present, a failed run's only set)."""
+        d: dict[str, Any] = {
+            "schema": self.schema,
+            "run_id": self.run_id,
+            "status": self.status,
+            "error": self.error,
+            "config": dict(self.config),
+        }
+        full = self.ok
+        if full or self.method_hparams is not None:
+            d["method_hparams"] = self.method_hparams
+        d["versions"] = dict(self.versions)
+        if full or self.device is not None:
+            d["device"] = self.device
+        if self.traceback is not None:
+            d["traceback"] = self.traceback
+        for key in ("noise", "data"):
+            block = getattr(self, key)
+            if full or block is not None:
+                d[key] = None if block is None else block.to_json()
+        if full or self.epochs:
+            d["epochs"] = [r.to_json() for r in self.epochs]
+        if full or self.final is not None:
+            d["final"] = None if self.final is None else self.final.to_json()
+        if full or self.weights is not None:
+            d["weights"] = self.weights
+        d["started_at"] = self.started_at
+        d["wall_time_s"] = self.wall_time_s
+        if self.label is not None:
+            d["label"] = self.label
+        d.update(self.extra)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RunRecord:
+        """Read a record of any schema up to :data:`SCHEMA_VERSION`.
+
+        Migrations: config keys added after the run was recorded get their default (the value
+        the run had); rows without ``eval_time_s`` keep None; an absolute ``data.source`` path
+        becomes its file name. Unknown top-level keys are kept in :attr:`extra`.
+
+        Raises:
+            UsageError: Not a run record, or written by a newer noisylabels.
+        """
+        if not isinstance(d, dict) or "run_id" not in d:
+            raise UsageError("not a run record: expected a JSON object with a run_id")
+        schema = d.get("schema", 1)
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+            raise UsageError(
+                f"run record {d.get('run_id')} has schema {schema!r}; this noisylabels reads "
+                f"schema <= {SCHEMA_VERSION}: upgrade noisylabels"
+            )
+        noise = d.get("noise")
+        data = d.get("data")
+        final = d.get("final")
+        if isinstance(data, dict):
+            data = {**data, "source": portable_source(data.get("source", ""))}
+        known = set(_TOP_ORDER)
+        return cls(
+            schema=schema,
+            run_id=str(d["run_id"]),
+            status=str(d.get("status", "ok")),
+            error=d.get("error"),
+            config=migrate_config(dict(d.get("config") or {})),
+            versions=dict(d.get("versions") or {}),
+            started_at=d.get("started_at"),
+            wall_time_s=d.get("wall_time_s"),
+            method_hparams=d.get("method_hparams"),
+            device=d.get("device"),
+            noise=NoiseSummary(**noise) if isinstance(noise, dict) else None,
+            data=DataSummary(**data) if isinstance(data, dict) else None,
+            epochs=tuple(EpochRow.from_json(r) for r in d.get("epochs") or ()),
+            final=FinalScores(**final) if isinstance(final, dict) else None,
+            weights=d.get("weights"),
+            label=d.get("label"),
+            traceback=d.get("traceback"),
+            extra={k: v for k, v in d.items() if k not in known},
         )

@@ -41,7 +41,16 @@ from noisylabels.train.augment import (
 )
 from noisylabels.train.callbacks import Callback, CallbackList, EpochLog, ProgressBar
 from noisylabels.train.config import TrainConfig, validate
-from noisylabels.train.record import SCHEMA_VERSION, EpochRow, WeightStats
+from noisylabels.train.record import (
+    SCHEMA_VERSION,
+    DataSummary,
+    EpochRow,
+    FinalScores,
+    NoiseSummary,
+    RunRecord,
+    WeightStats,
+    portable_source,
+)
 
 Log = Callable[[str], None]
 
@@ -91,26 +100,19 @@ def versions() -> dict[str, str]:
     }
 
 
-def auroc(scores: torch.Tensor, positive: torch.Tensor) -> float | None:
+def auroc(scores: torch.Tensor | np.ndarray, positive: torch.Tensor | np.ndarray) -> float | None:
     """Area under the ROC curve of ``scores`` for telling ``positive`` from the rest.
 
-    Rank-based (Mann-Whitney U) with average ranks for ties; None when a class is empty.
+    scikit-learn's :func:`~sklearn.metrics.roc_auc_score` (ties count one half); None when
+    one of the two groups is empty.
     """
-    pos = positive.bool()
-    n_pos = int(pos.sum())
-    n_neg = pos.numel() - n_pos
-    if n_pos == 0 or n_neg == 0:
+    from sklearn.metrics import roc_auc_score
+
+    pos = np.asarray(positive.cpu() if isinstance(positive, torch.Tensor) else positive, bool)
+    if pos.all() or not pos.any():
         return None
-    s = scores.double().cpu().numpy()
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    sorted_s = s[order]
-    # Average ranks over tied runs.
-    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
-    avg = first + (counts - 1) / 2.0 + 1.0
-    ranks[order] = np.repeat(avg, counts)
-    u = ranks[pos.cpu().numpy()].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    s = scores.double().cpu().numpy() if isinstance(scores, torch.Tensor) else scores
+    return float(roc_auc_score(pos, np.asarray(s, dtype=np.float64)))
 
 
 @dataclass
@@ -734,47 +736,47 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
         weights_hist = weight_histogram(run.sample_weights, run.train.mislabeled)
     noisy = run.noise
     n_test = run.x_test.shape[0]
-    record = {
-        "schema": SCHEMA_VERSION,
-        "run_id": run_id(cfg),
-        "status": "ok",
-        "error": None,
-        "config": cfg.to_dict(),
-        "method_hparams": _jsonable(run.method.hparams()),
-        "versions": versions(),
-        "device": device_description(run.device),
-        "noise": {
-            "spec": str(noisy.spec),
-            "kind": getattr(noisy.spec, "kind", None),
-            "rate": _noise_rate(noisy.spec),
-            "sampling": getattr(noisy.spec, "sampling", cfg.noise_sampling),
-            "realised_rate": float(noisy.realised_rate),
-            "realised_rate_train": float(run.train.mislabeled.float().mean()),
-            "num_noisy": int((run.noisy_labels != run.clean_labels).sum()),
-        },
-        "data": {
-            "source": run.data.source,
-            "num_train": run.num_train,
-            "num_val": int(run.val.x.shape[0]),
-            "num_test": n_test,
-            "num_classes": run.data.num_classes,
-            "augment": run.augment,
-            "model": run.model_name,
-        },
-        "epochs": [r.to_json() for r in rows],
-        "final": {
-            "test_acc_last": test_accs[-1],
-            "test_acc_selected": test_accs[sel],
-            "selected_epoch": sel + 1,
-            "test_acc_best": max(test_accs) if test_every_epoch else None,  # type: ignore
-            "train_time_s": run.train_time,
-            "eval_time_s": run.eval_time,
-            "inference_ms_per_1000": 1000.0 * run.last_test_eval_s / max(1, n_test) * 1000.0,
-        },
-        "weights": weights_hist,
-        "started_at": run.started_at,
-        "wall_time_s": time.perf_counter() - run.t_start,
-    }
+    record = RunRecord(
+        schema=SCHEMA_VERSION,
+        run_id=run_id(cfg),
+        status="ok",
+        error=None,
+        config=cfg.to_dict(),
+        method_hparams=_jsonable(run.method.hparams()),
+        versions=versions(),
+        device=device_description(run.device),
+        noise=NoiseSummary(
+            spec=str(noisy.spec),
+            kind=getattr(noisy.spec, "kind", None),
+            rate=_noise_rate(noisy.spec),
+            sampling=getattr(noisy.spec, "sampling", cfg.noise_sampling),
+            realised_rate=float(noisy.realised_rate),
+            realised_rate_train=float(run.train.mislabeled.float().mean()),
+            num_noisy=int((run.noisy_labels != run.clean_labels).sum()),
+        ),
+        data=DataSummary(
+            source=portable_source(run.data.source),
+            num_train=run.num_train,
+            num_val=int(run.val.x.shape[0]),
+            num_test=n_test,
+            num_classes=run.data.num_classes,
+            augment=run.augment,
+            model=run.model_name,
+        ),
+        epochs=tuple(rows),
+        final=FinalScores(
+            test_acc_last=test_accs[-1],  # type: ignore[arg-type]
+            test_acc_selected=test_accs[sel],  # type: ignore[arg-type]
+            selected_epoch=sel + 1,
+            test_acc_best=max(test_accs) if test_every_epoch else None,  # type: ignore
+            train_time_s=run.train_time,
+            eval_time_s=run.eval_time,
+            inference_ms_per_1000=1000.0 * run.last_test_eval_s / max(1, n_test) * 1000.0,
+        ),
+        weights=weights_hist,
+        started_at=run.started_at,
+        wall_time_s=time.perf_counter() - run.t_start,
+    ).to_json()
     with _run_rng(run):
         cbs.on_train_end(run, record)
     return record

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from noisylabels.bench.grid import method_display
 from noisylabels.bench.results import latest_by_run
 from noisylabels.errors import UsageError
-from noisylabels.train.config import TrainConfig
+from noisylabels.train.record import migrate_config
 
 if TYPE_CHECKING:
     from noisylabels.bench.report.reference import Reference
@@ -41,9 +41,6 @@ CLEAN = "clean"
 NAMED = "other"
 # Config keys that may differ between runs of one row without splitting it.
 ROW_INVARIANT = ("dataset", "noise", "noise_seed", "seed", "device", "data_root", "eval_batch_size")
-# A setting added after a record was written is absent from it; that run had the default.
-# The same serialisation the records use, so a default compares equal to a stored value.
-_DEFAULTS = TrainConfig().to_dict()
 
 
 def parse_noise(spec: str) -> tuple[str, float | None]:
@@ -168,7 +165,7 @@ def row_labels(records: list[dict[str, Any]]) -> dict[int, str]:
         groups.setdefault(key, []).append(i)
     out: dict[int, str] = {}
     for (_, label), idx in groups.items():
-        configs = [_DEFAULTS | (records[i].get("config") or {}) for i in idx]
+        configs = [migrate_config(records[i].get("config") or {}) for i in idx]
         keys = sorted({k for c in configs for k in c} - set(ROW_INVARIANT))
         varying = [k for k in keys if len({_canon(c.get(k)) for c in configs}) > 1]
         for i, c in zip(idx, configs, strict=True):
