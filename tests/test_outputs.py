@@ -115,3 +115,15 @@ def test_train_run_is_rescued_when_its_folder_breaks(tmp_path):
         assert (saved / "config.yaml").is_file()
     finally:
         shutil.rmtree(saved)
+
+
+def test_unchecked_file_system_error_is_one_line(monkeypatch, capsys):
+    import noisylabels.noise.commands as noise_commands
+    from noisylabels.cli import main
+
+    def refused(args):
+        raise PermissionError(13, "Permission denied", "/some/file")
+
+    monkeypatch.setattr(noise_commands, "run", refused)
+    assert main(["noise"]) == 1
+    assert capsys.readouterr().err == "noisylabels noise: error: Permission denied: /some/file\n"

@@ -4,7 +4,8 @@ Each subcommand lives next to the concept it drives (``noisylabels.data.commands
 ``noisylabels.noise.commands``, ``noisylabels.train.commands``, ``noisylabels.bench.commands``); a
 module adds its subcommands through ``register(subparsers)`` and sets ``func`` on its parser.
 User errors (:class:`~noisylabels.errors.UsageError`) print one line and exit with code 2; a
-run that diverges (NaN loss) prints one line and exits with code 1.
+run that diverges (NaN loss), runs out of memory or meets a file-system error that no check
+caught beforehand prints one line and exits with code 1.
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"noisylabels {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as e:  # e.g. a sample count or batch far beyond this machine's memory
+        detail = f" ({e})" if str(e) else ""
+        print(
+            f"noisylabels {args.command}: error: out of memory{detail}; use smaller sizes "
+            "(samples, batch size, dataset) or a machine with more memory",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as e:  # the file system refused a read or write not checked beforehand
+        where = f": {e.filename}" if e.filename else ""
+        print(
+            f"noisylabels {args.command}: error: {e.strerror or type(e).__name__}{where}",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

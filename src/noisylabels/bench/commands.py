@@ -47,6 +47,15 @@ def _positive(value: str) -> int:
     return n
 
 
+def _threads(value: str) -> int:
+    from noisylabels.train.commands import MAX_THREADS
+
+    n = _positive(value)
+    if n > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_THREADS}, got {n}")
+    return n
+
+
 def _positive_float(value: str) -> float:
     x = _float(value)
     if not x > 0:
@@ -319,7 +328,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seeds", type=parse_seeds, default=None, help="seed count (3) or list (0,1,2); default 3"
     )
     p.add_argument("--workers", type=_positive, default=1, help="parallel processes (default 1)")
-    p.add_argument("--threads", type=_positive, default=1, help="torch threads per run (default 1)")
+    p.add_argument("--threads", type=_threads, default=1, help="torch threads per run (default 1)")
     p.add_argument("--metric", choices=METRICS, default="selected", help="table metric")
     _add_output_mode(p)
     p.set_defaults(func=_bench)
@@ -336,7 +345,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=_positive, default=1, help="parallel processes (default 1)")
     p.add_argument(
         "--threads",
-        type=_positive,
+        type=_threads,
         default=None,
         help="torch threads per run (default: the cores this process may use // workers; "
         "with --backend ray, --cpus-per-run)",

@@ -28,6 +28,9 @@ from noisylabels.params import METHOD_PARTS
 from noisylabels.train.config import TrainConfig, from_dict, load_yaml, method_fields
 
 _SKIP = {"method_params", "dataset_options"}
+#: Most torch threads a run may ask for: torch.set_num_threads takes a C int, and 4096 is
+#: beyond any machine's core count.
+MAX_THREADS = 4096
 
 
 def field_help() -> dict[str, str]:
@@ -268,8 +271,8 @@ def _positive_int(text: str) -> int:
         n = int(text)
     except ValueError:
         n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    if not 1 <= n <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..{MAX_THREADS}, got {text!r}")
     return n
 
 
