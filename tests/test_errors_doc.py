@@ -94,6 +94,7 @@ def hostile(tmp_path_factory) -> Path:
         (d / "badimg" / c).mkdir(parents=True)
         (d / "badimg" / c / "a.png").write_text("not an image")
     (d / "emptyclass" / "cat").mkdir(parents=True)
+    (d / "badrecord.jsonl").write_text('{"run_id": "x", "status": "ok", "config": 5}\n')
     return d
 
 

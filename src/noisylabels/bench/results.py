@@ -136,7 +136,10 @@ def load_records(path: str | Path, *, warn: bool = True) -> list[dict[str, Any]]
         except (json.JSONDecodeError, UnicodeDecodeError):
             bad.append(i)
             continue
-        if isinstance(rec, dict):
+        # A record is an object whose config/final, when present, are objects too.
+        if isinstance(rec, dict) and all(
+            rec.get(k) is None or isinstance(rec[k], dict) for k in ("config", "final")
+        ):
             records.append(rec)
         else:
             bad.append(i)

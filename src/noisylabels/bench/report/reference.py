@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from noisylabels.bench.report.aggregate import CLEAN, Column, Table, rate_key
 from noisylabels.errors import UsageError
 
@@ -81,13 +79,10 @@ def load_reference(path: str | Path) -> Reference:
     Raises:
         UsageError: One line for a bad file.
     """
+    from noisylabels.train.config import read_yaml
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except OSError as e:
-        raise UsageError(f"cannot read reference {p}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise UsageError(f"bad YAML in reference {p}: {str(e).splitlines()[0]}") from None
+    data = read_yaml(p, "reference")
     if not isinstance(data, dict) or not isinstance(data.get("tables"), list):
         raise UsageError(f"reference {p}: expected a mapping with a 'tables' list")
     default_source = data.get("source")
