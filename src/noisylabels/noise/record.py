@@ -187,7 +187,8 @@ class NoisyLabels:
         """
         path = Path(path)
         if not path.is_file():
-            raise DataError(f"noise file {path} not found")
+            what = "is not a regular file" if path.exists() else "not found"
+            raise DataError(f"noise file {path} {what}")
         check_file_kind(path, "npz", "noise file")
         try:
             with np.load(path, allow_pickle=False) as z:
