@@ -94,6 +94,9 @@ def hostile(tmp_path_factory) -> Path:
         (d / "badimg" / c).mkdir(parents=True)
         (d / "badimg" / c / "a.png").write_text("not an image")
     (d / "emptyclass" / "cat").mkdir(parents=True)
+    bomb = ["method_params:", "  a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    bomb += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
+    (d / "bomb.yaml").write_text("\n".join(bomb) + "\n")
     (d / "badrecord.jsonl").write_text('{"run_id": "x", "status": "ok", "config": 5}\n')
     return d
 

@@ -237,13 +237,20 @@ def check_number(name: str, value: object) -> None:
         raise UsageError(f"{name} must be a finite number (|{name}| <= 3.4e38), got {value!r}")
 
 
-def _check_params(params: Any, where: str) -> None:
+def _check_params(params: Any, where: str, seen: set[int] | None = None) -> None:
+    # `seen`: YAML anchors let one list appear many times (a "billion laughs" file); each
+    # container is checked once, so the walk stays linear in the file's size.
+    seen = set() if seen is None else seen
+    if isinstance(params, dict | list | tuple):
+        if id(params) in seen:
+            return
+        seen.add(id(params))
     if isinstance(params, dict):
         for k, v in params.items():
-            _check_params(v, f"{where}.{k}")
+            _check_params(v, f"{where}.{k}", seen)
     elif isinstance(params, list | tuple):
         for i, v in enumerate(params):
-            _check_params(v, f"{where}[{i}]")
+            _check_params(v, f"{where}[{i}]", seen)
     elif isinstance(params, float):
         check_number(where, params)
 
@@ -318,13 +325,39 @@ def read_yaml(path: str | Path, what: str = "config") -> Any:
             "save it as UTF-8 YAML"
         ) from None
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         label = "" if what == "config" else f"{what} "
         raise UsageError(f"bad YAML in {label}{p}{at}: {problem}") from None
+    if _too_large(data, YAML_MAX_NODES):
+        raise UsageError(
+            f"{what} {p}: its anchors and aliases (&name / *name) expand to more than "
+            f"{YAML_MAX_NODES:,} values; write the values out or use fewer aliases"
+        )
+    return data
+
+
+#: Most values a YAML file may expand to, aliases counted each time they are used. A few
+#: nested aliases ("billion laughs") otherwise make every later walk over the data take hours.
+YAML_MAX_NODES = 1_000_000
+
+
+def _too_large(data: Any, limit: int) -> bool:
+    count, stack = 0, [data]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
