@@ -185,7 +185,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if own:
         merged["dataset"] = own["dataset"]
         merged["dataset_options"] = {
-            **dict(merged.get("dataset_options") or {}), **own["dataset_options"]
+            **dict(merged.get("dataset_options") or {}),
+            **own["dataset_options"],
         }
     params = parse_params(getattr(args, "param", []) or [])
     if params:
@@ -203,6 +204,13 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     return from_dict(merged, where=where)
 
 
+def run_folder_name(cfg: TrainConfig, rid: str) -> str:
+    """``<dataset>-<noise>-<method>-s<seed>-<run id>``: the run's folder under ``--out``."""
+    noise = cfg.noise.replace(":", "").replace("/", "_")
+    method = cfg.method.replace("+", "_")
+    return f"{dataset_label(cfg.dataset)}-{noise}-{method}-s{cfg.seed}-{rid}"
+
+
 def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
     """Write ``record.json`` and the resolved ``config.yaml`` into a folder named after the run.
 
@@ -210,9 +218,7 @@ def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
     since), the two files go to a new folder in the system's temporary folder instead and the
     :class:`UsageError` names it, so a finished run is never lost.
     """
-    noise = cfg.noise.replace(":", "").replace("/", "_")
-    method = cfg.method.replace("+", "_")
-    name = f"{dataset_label(cfg.dataset)}-{noise}-{method}-s{cfg.seed}-{record['run_id']}"
+    name = run_folder_name(cfg, record["run_id"])
     files = {
         "config.yaml": yaml.safe_dump(cfg.to_dict(), sort_keys=False),
         "record.json": json.dumps(record, indent=1),
@@ -247,8 +253,15 @@ def _train(args: argparse.Namespace) -> int:
             f"({cfg.epochs} epochs, seed {cfg.seed})",
             flush=True,
         )
+    callbacks = _watch_callbacks(args, cfg)
     with torch_threads(args.threads):
-        record = run(cfg, progress=not quiet and sys.stderr.isatty(), log=log)
+        record = run(
+            cfg,
+            callbacks=callbacks,
+            progress=not quiet and sys.stderr.isatty(),
+            log=log,
+            resume=args.resume,
+        )
     folder = write_run(record, cfg, Path(args.out))
     if args.json:
         print(json.dumps(record))
@@ -264,6 +277,25 @@ def _train(args: argparse.Namespace) -> int:
         )
         print(f"record: {folder / 'record.json'}")
     return 0
+
+
+def _watch_callbacks(args: argparse.Namespace, cfg: TrainConfig) -> list[Any]:
+    """Loggers and checkpoints asked for on the command line, in the run's folder by default."""
+    from noisylabels.train.checkpoint import Checkpoint
+    from noisylabels.train.loggers import make_logger
+    from noisylabels.train.trainer import run_id
+
+    folder = Path(args.out).expanduser() / run_folder_name(cfg, run_id(cfg))
+    names: list[str] = []
+    for item in args.log or []:
+        names += [n.strip() for n in item.split(",") if n.strip()]
+    callbacks: list[Any] = [make_logger(n, folder) for n in dict.fromkeys(names)]
+    if args.checkpoint_dir and not args.checkpoint_every:
+        raise UsageError("--checkpoint-dir needs --checkpoint-every N (epochs between saves)")
+    if args.checkpoint_every:
+        where = args.checkpoint_dir or args.resume or folder / "checkpoint"
+        callbacks.append(Checkpoint(where, every=args.checkpoint_every))
+    return callbacks
 
 
 def _positive_int(text: str) -> int:
@@ -294,6 +326,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help="torch threads (default: the cores this process may use)",
+    )
+    g = p.add_argument_group("watching and resuming")
+    g.add_argument(
+        "--log",
+        action="append",
+        metavar="csv|tensorboard",
+        help="per-epoch metrics and weight histograms into OUT/<run>/csv or OUT/<run>/tensorboard "
+        "(repeatable; tensorboard needs pip install 'noisylabels[tensorboard]')",
+    )
+    g.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="save a checkpoint every N epochs (model, optimiser, schedule, method state, RNG)",
+    )
+    g.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        metavar="DIR",
+        help="checkpoint folder (default: OUT/<run>/checkpoint, or the --resume folder)",
+    )
+    g.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="go on from the checkpoint in DIR (same settings); ends with the uninterrupted record",
     )
     add_config_flags(p)
     p.set_defaults(func=_train)

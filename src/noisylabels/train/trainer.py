@@ -19,6 +19,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -790,6 +791,7 @@ def run(
     model: torch.nn.Module | None = None,
     progress: bool = False,
     log: Log | None = None,
+    resume: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Train one configuration and return its JSON-serialisable record.
 
@@ -804,9 +806,13 @@ def run(
         model: A module used as the (first) network instead of ``config.model``.
         progress: Show a progress bar over epochs (stderr).
         log: Called with one line per epoch (e.g. ``print``); None for silence.
+        resume: A checkpoint folder (or file) written by
+            :class:`~noisylabels.train.checkpoint.Checkpoint` for this config: training goes
+            on from its epoch, and the record equals the uninterrupted run's (timings aside).
 
     Raises:
-        UsageError: Bad configuration (unknown dataset, model, method, noise spec...).
+        UsageError: Bad configuration (unknown dataset, model, method, noise spec...), or a
+            checkpoint of another configuration.
         NonFiniteLossError: The loss became NaN or infinite (names the epoch and step).
 
     Example:
@@ -828,6 +834,10 @@ def run(
     all_cbs = CallbackList(cbs)
     try:
         state = prepare(config, dataset=dataset, model=model)
+        if resume is not None:
+            from noisylabels.train.checkpoint import load_checkpoint
+
+            load_checkpoint(state, resume)
         fit(state, all_cbs)
         return evaluate(state, all_cbs)
     finally:
