@@ -73,6 +73,11 @@ class TrainConfig:
             optimistic best-over-epochs accuracy) or ``selected``: only the model the
             noisy-validation selection picks and the last one (the selected model's weights
             are kept in memory until the end), which cuts evaluation time by up to half.
+        exclude: An ``issues.csv`` from ``noisylabels detect``: train without its flagged
+            samples (see :mod:`noisylabels.detect.edit`).
+        relabel: An ``issues.csv``: give its flagged samples their suggested labels.
+        edit_top: Use the first N rows of the ranked issues file instead of its flagged rows.
+        relabel_confidence: The predicted probability a suggestion needs for ``relabel``.
     """
 
     dataset: str = "digits"
@@ -103,6 +108,10 @@ class TrainConfig:
     data_root: str | None = None
     eval_batch_size: int = 1024
     test_eval: str = "every_epoch"
+    exclude: str | None = None
+    relabel: str | None = None
+    edit_top: int | None = None
+    relabel_confidence: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, str) and self.method is not None:
@@ -208,13 +217,13 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         # numbers (`epochs: true` is a typo, not one epoch).
         if isinstance(value, bool):
             raise ValueError
-        if isinstance(default, int) or key == "noise_seed":
+        if isinstance(default, int) or key in ("noise_seed", "edit_top"):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
             return int(value)
         if isinstance(default, float) or key == "grad_clip":
             return float(value)
-        if isinstance(default, str) or key in ("data_root",):
+        if isinstance(default, str) or key in ("data_root", "exclude", "relabel"):
             return str(value)
     except (TypeError, ValueError):
         raise UsageError(f"{where}: {key}={value!r} has the wrong type") from None
@@ -301,6 +310,10 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"unknown test_eval {cfg.test_eval!r}; choose every_epoch or selected")
     if cfg.normalization not in ("dataset", "imagenet"):
         raise UsageError(f"unknown normalization {cfg.normalization!r}; choose dataset or imagenet")
+    if cfg.exclude and cfg.relabel:
+        raise UsageError("give either exclude (--exclude) or relabel (--relabel), not both")
+    if not 0.0 <= cfg.relabel_confidence <= 1.0:
+        raise UsageError(f"relabel_confidence must be in [0, 1], got {cfg.relabel_confidence}")
     if cfg.noise_sampling not in ("exact", "iid"):
         raise UsageError(f"unknown noise_sampling {cfg.noise_sampling!r}; choose exact or iid")
 

@@ -58,7 +58,14 @@ Log = Callable[[str], None]
 
 # Config fields added after results were first published, left out of the id while they hold
 # their default so that older records keep their ids (and sweeps resume over them).
-_ID_OMIT_AT_DEFAULT: dict[str, Any] = {"test_eval": "every_epoch", "dataset_options": {}}
+_ID_OMIT_AT_DEFAULT: dict[str, Any] = {
+    "test_eval": "every_epoch",
+    "dataset_options": {},
+    "exclude": None,
+    "relabel": None,
+    "edit_top": None,
+    "relabel_confidence": 0.5,
+}
 
 
 def run_id(config: TrainConfig) -> str:
@@ -359,6 +366,7 @@ class RunState:
     last_test_eval_s: float = 0.0
     best_val_so_far: float = -math.inf
     kept_state: dict[str, torch.Tensor] | None = None
+    label_edit: dict[str, Any] | None = None
 
     def autocast(self) -> Any:
         """bf16 autocast on CUDA when ``config.amp`` is set; a no-op context otherwise."""
@@ -473,13 +481,24 @@ def prepare(
         )
         y_noisy = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
         y_clean = data.y_train.long()
+        label_edit = None
+        keep = None
+        if cfg.exclude or cfg.relabel:  # a detection's issues file: drop or relabel samples
+            from noisylabels.detect.edit import edit_from_config
+
+            keep_np, edited, label_edit = edit_from_config(cfg, y_noisy.numpy())
+            y_noisy, keep = torch.as_tensor(edited), torch.as_tensor(keep_np)
         mislabeled = y_noisy != y_clean
+        if label_edit is not None:
+            label_edit["num_wrong_left"] = int(mislabeled[keep].sum())
 
         # Noisy validation split: the honest basis for model selection (it carries the noise).
         split_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
         perm = torch.randperm(len(y_clean), generator=split_gen)
         n_val = int(round(cfg.val_fraction * len(y_clean)))
         val_idx, tr_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
+        if keep is not None:  # excluded samples leave both splits; positions stay dataset rows
+            val_idx, tr_idx = val_idx[keep[val_idx]], tr_idx[keep[tr_idx]]
         if len(tr_idx) == 0:
             raise UsageError(f"val_fraction={cfg.val_fraction} leaves no training samples")
 
@@ -584,6 +603,7 @@ def prepare(
         sample_weights=torch.ones(n_train, device=device),
         started_at=started_at,
         t_start=t_start,
+        label_edit=label_edit,
     )
 
 
@@ -778,6 +798,8 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
         started_at=run.started_at,
         wall_time_s=time.perf_counter() - run.t_start,
     ).to_json()
+    if run.label_edit is not None:
+        record["label_edit"] = run.label_edit
     with _run_rng(run):
         cbs.on_train_end(run, record)
     return record
