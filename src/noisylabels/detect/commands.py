@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -75,8 +77,49 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    import csv
+
+    import torch
+
+    from noisylabels.data import load_dataset
+    from noisylabels.errors import UsageError
+    from noisylabels.models.saved import predict_saved, read_model_info
+
+    meta = read_model_info(args.model)
+    if bool(args.data) == bool(args.dataset):
+        raise UsageError("give the inputs with exactly one of --data PATH or --dataset NAME")
+    data = load_dataset(args.data) if args.data else load_dataset(args.dataset, root=args.root)
+    if args.split == "train":
+        x, y = data.x_train, data.y_train
+    elif args.split == "test":
+        x, y = data.x_test, data.y_test
+    else:
+        x, y = torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test])
+    if list(data.classes) != list(meta["classes"]):
+        print(
+            "note: the data's class names differ from the model's; the label column uses the "
+            "data's numbering",
+            file=sys.stderr,
+        )
+    probs = predict_saved(args.model, x, device=args.device)
+    pred = probs.argmax(1)
+    classes = meta["classes"]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["index", "predicted_label", "predicted_class", "probability", "label"])
+        for i in range(len(pred)):
+            p = int(pred[i])
+            w.writerow([i, p, classes[p], f"{float(probs[i, p]):.6f}", int(y[i])])
+    acc = float((pred == y.long()).float().mean()) if len(y) else float("nan")
+    print(f"wrote {len(pred)} predictions to {out} (accuracy against the labels {100 * acc:.2f}%)")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``detect``."""
+    """Add ``detect`` and ``predict``."""
     from noisylabels.detect.core import DEFAULT_DETECTOR
     from noisylabels.train.commands import add_config_flags
 
@@ -116,3 +159,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_flags(p)
     _add_data_flag(p)
     p.set_defaults(func=_detect)
+
+    q = sub.add_parser(
+        "predict",
+        help="predict with a model saved by train --save-model (writes a CSV)",
+        description="Class predictions of a saved model (noisylabels train --save-model DIR) "
+        "on a dataset split; writes index, predicted label and class, its probability and the "
+        "data's own label.",
+    )
+    q.add_argument("--model", required=True, metavar="DIR", help="saved model folder")
+    q.add_argument("--data", metavar="PATH", help="your own data (image folder, table, .npz)")
+    q.add_argument("--dataset", metavar="NAME", help="a built-in dataset")
+    q.add_argument("--root", default=None, help="folder to look in first for dataset files")
+    q.add_argument(
+        "--split", choices=("test", "train", "all"), default="test", help="(default: test)"
+    )
+    q.add_argument("--device", default="cpu", help="(default: cpu)")
+    q.add_argument("--out", default="predictions.csv", help="(default: predictions.csv)")
+    q.set_defaults(func=_predict)

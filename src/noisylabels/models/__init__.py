@@ -81,4 +81,14 @@ __all__ = [
     "SeedCNN",
     "auto_model",
     "get_model",
+    "load_model",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Loading a saved model needs the trainer's modules; import them only when asked.
+    if name == "load_model":
+        from noisylabels.models.saved import load_model
+
+        return load_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -254,6 +254,10 @@ def _train(args: argparse.Namespace) -> int:
             flush=True,
         )
     callbacks = _watch_callbacks(args, cfg)
+    if args.save_model:
+        from noisylabels.models.saved import SaveModel
+
+        callbacks.append(SaveModel(args.save_model))
     with torch_threads(args.threads):
         record = run(
             cfg,
@@ -353,6 +357,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="DIR",
         help="go on from the checkpoint in DIR (same settings); ends with the uninterrupted record",
+    )
+    p.add_argument(
+        "--save-model",
+        metavar="DIR",
+        help="save the trained network (weights, class names, config) for noisylabels predict",
     )
     add_config_flags(p)
     p.set_defaults(func=_train)
