@@ -8,14 +8,30 @@ from pathlib import Path
 from typing import Any
 
 
-def _add_data_flag(p: argparse.ArgumentParser) -> None:
-    # The training flags may already carry --data (file datasets); add it only when missing.
-    if not any("--data" in a.option_strings for a in p._actions):
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
+    # The training flags may already carry these (file datasets); add the missing ones.
+    have = {s for a in p._actions for s in a.option_strings}
+    if "--data" not in have:
         p.add_argument(
             "--data",
             metavar="PATH",
             help="your own data (image folder, CSV/Parquet table or .npz) instead of --dataset",
         )
+    if "--label-column" not in have:
+        p.add_argument(
+            "--label-column", help="label column of a CSV/Parquet table (default: label)"
+        )
+    if "--image-size" not in have:
+        p.add_argument("--image-size", help="resize the images of a folder to N (or HxW)")
+
+
+def _file_options(args: argparse.Namespace) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if getattr(args, "label_column", None):
+        opts["label_column"] = args.label_column
+    if getattr(args, "image_size", None):
+        opts["image_size"] = args.image_size
+    return opts
 
 
 def _load(args: argparse.Namespace, cfg: Any) -> Any:
@@ -89,7 +105,10 @@ def _predict(args: argparse.Namespace) -> int:
     meta = read_model_info(args.model)
     if bool(args.data) == bool(args.dataset):
         raise UsageError("give the inputs with exactly one of --data PATH or --dataset NAME")
-    data = load_dataset(args.data) if args.data else load_dataset(args.dataset, root=args.root)
+    if args.data:
+        data = load_dataset(args.data, **_file_options(args))
+    else:
+        data = load_dataset(args.dataset, root=args.root)
     if args.split == "train":
         x, y = data.x_train, data.y_train
     elif args.split == "test":
@@ -157,7 +176,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_flags(p)
-    _add_data_flag(p)
+    _add_data_flags(p)
     p.set_defaults(func=_detect)
 
     q = sub.add_parser(
@@ -170,6 +189,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--model", required=True, metavar="DIR", help="saved model folder")
     q.add_argument("--data", metavar="PATH", help="your own data (image folder, table, .npz)")
     q.add_argument("--dataset", metavar="NAME", help="a built-in dataset")
+    q.add_argument("--label-column", help="label column of a CSV/Parquet table (default: label)")
+    q.add_argument("--image-size", help="resize the images of a folder to N (or HxW)")
     q.add_argument("--root", default=None, help="folder to look in first for dataset files")
     q.add_argument(
         "--split", choices=("test", "train", "all"), default="test", help="(default: test)"

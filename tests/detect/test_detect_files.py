@@ -1,0 +1,74 @@
+"""``noisylabels detect`` and ``predict`` on an image folder and a CSV table the test writes."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from noisylabels.cli import main
+
+Image = pytest.importorskip("PIL.Image")
+
+
+def _image_folder(root, per_class=12, size=8):
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["circle", "square", "stripe"]):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            img = rng.integers(0, 60, (size, size), dtype=np.uint8)
+            img[:, c * 2 : c * 2 + 3] = 250  # a class-specific bright band
+            Image.fromarray(img).save(root / name / f"{i:03d}.png")
+
+
+def test_detect_on_image_folder_then_train_save_predict(tmp_path, capsys):
+    root = tmp_path / "shapes"
+    _image_folder(root)
+    out = tmp_path / "det"
+    code = main(["detect", "--data", str(root), "--folds", "2", "--epochs", "2", "--lr", "0.2",
+                 "--device", "cpu", "--quiet", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(open(out / "issues.csv")))
+    n_train = len(rows)
+    assert {r["given_class"] for r in rows} == {"circle", "square", "stripe"}
+    assert "flipped" not in rows[0]  # the truth is unknown for a user's own labels
+    summary = json.loads((out / "summary.json").read_text())
+    assert "metrics" not in summary and summary["num_samples"] == n_train
+    assert (out / "suspects.png").exists() and not (out / "pr_curve.png").exists()
+    model = tmp_path / "model"
+    assert main(["train", "--dataset", str(root), "--epochs", "2", "--device", "cpu",
+                 "--noise", "clean", "--quiet", "--out", str(tmp_path / "runs"),
+                 "--exclude", str(out / "issues.csv"), "--edit-top", "2",
+                 "--save-model", str(model)]) == 0  # fmt: skip
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(model), "--data", str(root), "--split", "all",
+                 "--out", str(pred)]) == 0  # fmt: skip
+    assert len(list(csv.DictReader(open(pred)))) == 36
+
+
+def test_detect_on_csv_table(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "table.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["f1", "f2", "f3", "kind"])
+        for i in range(90):
+            c = i % 3
+            w.writerow([*(rng.normal(size=3) + 3 * np.eye(3)[c]).round(4), f"k{c}"])
+    out = tmp_path / "det"
+    code = main(["detect", "--data", str(path), "--label-column", "kind", "--folds", "3",
+                 "--epochs", "3", "--device", "cpu", "--quiet", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    probs = np.load(out / "pred_probs.npy")
+    assert probs.shape[1] == 3
+    rows = list(csv.DictReader(open(out / "issues.csv")))
+    assert len(rows) == probs.shape[0] and {r["given_class"] for r in rows} == {"k0", "k1", "k2"}
+    assert not (out / "suspects.png").exists()  # no pictures of feature vectors
+
+
+def test_detect_class_smaller_than_folds_names_the_class(tmp_path, capsys):
+    root = tmp_path / "tiny"
+    _image_folder(root, per_class=4)
+    code = main(["detect", "--data", str(root), "--folds", "5", "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 2 and "fewer than the 5 folds" in err and len(err.strip().splitlines()) == 1
