@@ -44,6 +44,7 @@ def _load(args: argparse.Namespace, cfg: Any) -> Any:
 def _detect(args: argparse.Namespace) -> int:
     from noisylabels.detect.core import detect
     from noisylabels.detect.report import write_outputs
+    from noisylabels.outputs import check_output_dir
     from noisylabels.train.commands import resolve_config
 
     if args.noise is None and not getattr(args, "config", None):
@@ -54,6 +55,8 @@ def _detect(args: argparse.Namespace) -> int:
     for name in ("issues.csv", "summary.json", "pred_probs.npy"):
         check_output_file(out / name, inputs=[getattr(args, "data", None)])
     cfg = resolve_config(args)
+    # Before the K trainings: a bad --out must not cost them.
+    check_output_dir(args.out, inputs=[getattr(args, "data", None), cfg.exclude, cfg.relabel])
     data = _load(args, cfg)
     quiet = args.quiet
     if not quiet:
@@ -101,8 +104,10 @@ def _predict(args: argparse.Namespace) -> int:
     from noisylabels.data import load_dataset
     from noisylabels.errors import UsageError
     from noisylabels.models.saved import predict_saved, read_model_info
+    from noisylabels.outputs import check_output_file
 
     meta = read_model_info(args.model)
+    check_output_file(args.out, inputs=[args.model, args.data])
     if bool(args.data) == bool(args.dataset):
         raise UsageError("give the inputs with exactly one of --data PATH or --dataset NAME")
     if args.data:
@@ -124,8 +129,7 @@ def _predict(args: argparse.Namespace) -> int:
     probs = predict_saved(args.model, x, device=args.device)
     pred = probs.argmax(1)
     classes = meta["classes"]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out).expanduser()
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["index", "predicted_label", "predicted_class", "probability", "label"])

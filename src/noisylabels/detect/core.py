@@ -256,6 +256,7 @@ def detect(
             "T_realised": np.asarray(noisy.T_realised).tolist() if known else None,
         },
         "classes": list(data.classes),
+        "config": config.to_dict(),
         "fold_test_acc_noisy": [r["final"]["test_acc_selected"] for r in records],
     }
     det.dataset = data

@@ -244,6 +244,8 @@ def _train(args: argparse.Namespace) -> int:
     from noisylabels.train.trainer import run
 
     check_output_dir(args.out)  # before training: a bad --out must not cost a run
+    if args.save_model:
+        check_output_dir(args.save_model, option="--save-model")
     cfg = resolve_config(args)
     quiet = args.quiet or args.json
     log = None if quiet else (lambda line: print(line, flush=True))
