@@ -185,8 +185,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if own:
         merged["dataset"] = own["dataset"]
         merged["dataset_options"] = {
-            **dict(merged.get("dataset_options") or {}),
-            **own["dataset_options"],
+            **dict(merged.get("dataset_options") or {}), **own["dataset_options"]
         }
     params = parse_params(getattr(args, "param", []) or [])
     if params:
