@@ -44,7 +44,6 @@ def _load(args: argparse.Namespace, cfg: Any) -> Any:
 def _detect(args: argparse.Namespace) -> int:
     from noisylabels.detect.core import detect
     from noisylabels.detect.report import write_outputs
-    from noisylabels.outputs import check_output_dir
     from noisylabels.train.commands import resolve_config
 
     if args.noise is None and not getattr(args, "config", None):
@@ -55,8 +54,6 @@ def _detect(args: argparse.Namespace) -> int:
     for name in ("issues.csv", "summary.json", "pred_probs.npy"):
         check_output_file(out / name, inputs=[getattr(args, "data", None)])
     cfg = resolve_config(args)
-    # Before the K trainings: a bad --out must not cost them.
-    check_output_dir(args.out, inputs=[getattr(args, "data", None), cfg.exclude, cfg.relabel])
     data = _load(args, cfg)
     quiet = args.quiet
     if not quiet:
