@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from noisylabels.data.classes import CIFAR100_FINE_TO_COARSE, asymmetric_map
 from noisylabels.errors import UsageError
 from noisylabels.noise import (
-    CIFAR100_FINE_TO_COARSE,
     NoiseSpec,
     NoisyLabels,
     corrupt,
@@ -74,7 +74,9 @@ def test_seed_and_sampling_override_spec():
 @pytest.mark.parametrize("sampling", ["exact", "iid"])
 def test_asymmetric_cifar10_only_mapped_classes_flip(sampling):
     y = _labels(10, 1000)
-    res = corrupt(y, "asymmetric:0.4", num_classes=10, dataset="cifar10", sampling=sampling)
+    res = corrupt(
+        y, "asymmetric:0.4", num_classes=10, class_map=asymmetric_map("cifar10"), sampling=sampling
+    )
     flipped = res.noise_mask
     assert set(np.unique(y[flipped])) <= {9, 2, 4, 3, 5}
     pairs = set(zip(y[flipped].tolist(), res.noisy_labels[flipped].tolist(), strict=True))
@@ -86,7 +88,7 @@ def test_asymmetric_cifar10_only_mapped_classes_flip(sampling):
 
 def test_asymmetric_mnist_only_mapped_classes_flip():
     y = _labels(10, 500)
-    res = corrupt(y, "asymmetric:0.3", num_classes=10, dataset="mnist", seed=5)
+    res = corrupt(y, "asymmetric:0.3", num_classes=10, class_map=asymmetric_map("mnist"), seed=5)
     flipped = res.noise_mask
     pairs = set(zip(y[flipped].tolist(), res.noisy_labels[flipped].tolist(), strict=True))
     assert pairs == {(7, 1), (2, 7), (5, 6), (6, 5), (3, 8)}
@@ -96,7 +98,13 @@ def test_asymmetric_mnist_only_mapped_classes_flip():
 @pytest.mark.parametrize("sampling", ["exact", "iid"])
 def test_asymmetric_cifar100_stays_in_superclass(sampling):
     y = _labels(100, 100)
-    res = corrupt(y, "asymmetric:0.4", num_classes=100, dataset="cifar100", sampling=sampling)
+    res = corrupt(
+        y,
+        "asymmetric:0.4",
+        num_classes=100,
+        class_map=asymmetric_map("cifar100"),
+        sampling=sampling,
+    )
     coarse = np.asarray(CIFAR100_FINE_TO_COARSE)
     np.testing.assert_array_equal(coarse[res.noisy_labels], coarse[y])
     assert res.noise_mask.any()
@@ -107,10 +115,14 @@ def test_asymmetric_cifar100_stays_in_superclass(sampling):
 
 def test_asymmetric_needs_dataset_with_map():
     y = _labels(10, 10)
-    with pytest.raises(UsageError, match="cifar10, cifar100, mnist"):
+    with pytest.raises(UsageError, match="cifar10, cifar100, mnist") as e:
         corrupt(y, "asymmetric:0.3", num_classes=10, dataset="digits")
-    with pytest.raises(UsageError, match="dataset"):
+    assert "'digits'" in str(e.value)
+    with pytest.raises(UsageError, match="class map"):
         corrupt(y, "asymmetric:0.3", num_classes=10)
+    # The map is never looked up by name: a dataset called cifar10 without one gets none.
+    with pytest.raises(UsageError, match="class map"):
+        corrupt(y, "asymmetric:0.3", num_classes=10, dataset="cifar10")
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,18 @@
 import numpy as np
 import pytest
 
-from noisylabels.errors import UsageError
-from noisylabels.noise import (
+from noisylabels.data.classes import (
     CIFAR10_FLIPS,
-    CIFAR100_COARSE_NAMES,
-    CIFAR100_FINE_NAMES,
     CIFAR100_FINE_TO_COARSE,
     CIFAR100_SUPERCLASSES,
     MNIST_FLIPS,
+    asymmetric_map,
+)
+from noisylabels.data.classes import CIFAR100_CLASSES as CIFAR100_FINE_NAMES
+from noisylabels.data.classes import CIFAR100_COARSE_CLASSES as CIFAR100_COARSE_NAMES
+from noisylabels.errors import UsageError
+from noisylabels.noise import (
+    ClassMap,
     asymmetric_T,
     check_transition_matrix,
     pairflip_T,
@@ -39,9 +43,9 @@ ALL_T = [
     ("symmetric-K2", lambda: symmetric_T(2, 0.3)),
     ("uniform", lambda: uniform_T(10, 0.8)),
     ("pairflip", lambda: pairflip_T(7, 0.45)),
-    ("asym-cifar10", lambda: asymmetric_T("cifar10", 0.4)),
-    ("asym-mnist", lambda: asymmetric_T("mnist", 0.3)),
-    ("asym-cifar100", lambda: asymmetric_T("cifar100", 0.5)),
+    ("asym-cifar10", lambda: asymmetric_T(asymmetric_map("cifar10"), 0.4)),
+    ("asym-mnist", lambda: asymmetric_T(asymmetric_map("mnist"), 0.3)),
+    ("asym-cifar100", lambda: asymmetric_T(asymmetric_map("cifar100"), 0.5)),
 ]
 
 
@@ -71,7 +75,7 @@ def test_pairflip_matches_reference(K, r):
 
 
 def test_asymmetric_cifar10_map():
-    T = asymmetric_T("CIFAR-10", 0.3, 10)
+    T = asymmetric_T(asymmetric_map("CIFAR-10"), 0.3, 10)
     for src, dst in {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}.items():
         assert T[src, src] == pytest.approx(0.7)
         assert T[src, dst] == pytest.approx(0.3)
@@ -81,7 +85,7 @@ def test_asymmetric_cifar10_map():
 
 
 def test_asymmetric_mnist_map():
-    T = asymmetric_T("mnist", 0.2)
+    T = asymmetric_T(asymmetric_map("mnist"), 0.2)
     assert dict(MNIST_FLIPS) == {7: 1, 2: 7, 5: 6, 6: 5, 3: 8}
     for src, dst in MNIST_FLIPS.items():
         assert T[src, dst] == pytest.approx(0.2)
@@ -121,7 +125,7 @@ def test_cifar100_table_agrees_with_data_package():
 
 
 def test_asymmetric_cifar100_within_superclass():
-    T = asymmetric_T("cifar100", 0.4)
+    T = asymmetric_T(asymmetric_map("cifar100"), 0.4)
     coarse = np.asarray(CIFAR100_FINE_TO_COARSE)
     for i in range(100):
         support = np.flatnonzero(T[i])
@@ -162,21 +166,22 @@ def test_asymmetric_errors():
     with pytest.raises(UsageError, match="cifar10, cifar100, mnist") as e:
         asymmetric_T("digits", 0.3)
     assert "digits" in str(e.value)
+    assert asymmetric_map("digits") is None
     with pytest.raises(UsageError, match="K=10"):
-        asymmetric_T("cifar10", 0.3, K=100)
+        asymmetric_T(asymmetric_map("cifar10"), 0.3, K=100)
     with pytest.raises(UsageError, match=r"\[0, 1\]"):
-        asymmetric_T("cifar10", 1.5)
+        asymmetric_T(asymmetric_map("cifar10"), 1.5)
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.6, 0.9, 1.0])
 def test_asymmetric_high_rates_allowed_and_only_mapped_classes_change(rate):
     # The student report's grid runs asymmetric 0.6 and 0.9: hard, but still informative.
-    T = asymmetric_T("cifar10", rate)
+    T = asymmetric_T(asymmetric_map("cifar10"), rate)
     assert np.allclose(T.sum(1), 1)
     assert T[9, 1] == pytest.approx(rate) and T[3, 5] == pytest.approx(rate)
     unmapped = [0, 1, 6, 7, 8]
     assert np.array_equal(T[unmapped][:, unmapped], np.eye(10)[unmapped][:, unmapped])
-    T100 = asymmetric_T("cifar100", rate)
+    T100 = asymmetric_T(asymmetric_map("cifar100"), rate)
     assert np.allclose(T100.sum(1), 1) and np.allclose(np.diag(T100), 1 - rate)
 
 
@@ -184,3 +189,12 @@ def test_asymmetric_high_rates_allowed_and_only_mapped_classes_change(rate):
 def test_bad_K(K):
     with pytest.raises(UsageError, match="classes"):
         symmetric_T(K, 0.1)
+
+
+def test_asymmetric_T_of_a_custom_map_is_uniform_over_targets():
+    cmap = ClassMap("toy", 4, {0: (1, 2), 3: (0,)})
+    T = asymmetric_T(cmap, 0.3)
+    ref = np.eye(4)
+    ref[0] = [0.7, 0.15, 0.15, 0.0]
+    ref[3] = [0.3, 0.0, 0.0, 0.7]
+    np.testing.assert_allclose(T, ref, atol=1e-15)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from noisylabels.data.classes import asymmetric_map
 from noisylabels.noise import (
     asymmetric_T,
     confusion_T,
@@ -32,7 +33,7 @@ MATRICES = [
     ("symmetric", symmetric_T(10, 0.4)),
     ("uniform", uniform_T(10, 0.6)),
     ("pairflip", pairflip_T(10, 0.3)),
-    ("asym-cifar10", asymmetric_T("cifar10", 0.4)),
+    ("asym-cifar10", asymmetric_T(asymmetric_map("cifar10"), 0.4)),
     ("dense", _dense_T(10, 1)),
 ]
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported on first use, so `noisylabels --help` needs no tor
         CIFAR100_COARSE_CLASSES,
         CIFAR100_FINE_TO_COARSE,
         FASHION_MNIST_CLASSES,
+        asymmetric_map,
         cifar100_coarse_labels,
     )
     from noisylabels.data.datasets import (
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # imported on first use, so `noisylabels --help` needs no tor
         list_datasets,
         load_dataset,
     )
+    from noisylabels.data.paths import cifar10n_file
     from noisylabels.data.userfiles import load_path
 
 __getattr__, __dir__ = lazy_imports(__name__, __file__)
@@ -45,6 +47,8 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "DatasetBundle",
     "DatasetInfo",
+    "asymmetric_map",
+    "cifar10n_file",
     "cifar100_coarse_labels",
     "dataset_info",
     "from_arrays",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from noisylabels.noise.matrices import ClassMap
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ class DatasetBundle:
             rule by input shape (:func:`noisylabels.models.auto_model`).
         default_augment: The augmentation ``augment="auto"`` uses, or None for the rule by
             input shape (crop+flip on 32x32 images, none otherwise).
+        asymmetric_map: Class map of ``asymmetric`` noise; only the built-in ``cifar10``,
+            ``cifar100`` and ``mnist`` have one (a dataset of your own files has None, whatever
+            its name).
     """
 
     name: str
@@ -44,6 +51,7 @@ class DatasetBundle:
     std: tuple[float, ...]
     default_model: str | None = None
     default_augment: str | None = None
+    asymmetric_map: ClassMap | None = None
 
     @property
     def num_classes(self) -> int:

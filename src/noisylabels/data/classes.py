@@ -8,13 +8,15 @@ README). CIFAR-100 fine labels are numbered alphabetically, so consecutive indic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     import torch
+
+    from noisylabels.noise.matrices import ClassMap
 
 DIGIT_CLASSES: tuple[str, ...] = tuple(str(i) for i in range(10))
 
@@ -84,6 +86,50 @@ _COARSE_OF_NAME = {
 
 #: ``CIFAR100_FINE_TO_COARSE[fine] == coarse``: the superclass of each fine CIFAR-100 label.
 CIFAR100_FINE_TO_COARSE: tuple[int, ...] = tuple(_COARSE_OF_NAME[n] for n in CIFAR100_CLASSES)
+
+
+#: CIFAR-100 superclass name -> its 5 fine class names.
+CIFAR100_SUPERCLASSES: dict[str, tuple[str, ...]] = dict(_CIFAR100_SUPERCLASSES)
+
+# Class maps of the "asymmetric" (class-conditional) noise of the literature.
+#: CIFAR-10 (APL/ELR/DivideMix): truck->automobile, bird->airplane, deer->horse, cat<->dog.
+CIFAR10_FLIPS: Mapping[int, int] = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
+#: MNIST (APL, from the GCE/forward-correction papers): 7->1, 2->7, 5<->6, 3->8.
+MNIST_FLIPS: Mapping[int, int] = {7: 1, 2: 7, 5: 6, 6: 5, 3: 8}
+
+
+def _asymmetric_maps() -> dict[str, ClassMap]:
+    from noisylabels.noise.matrices import ClassMap
+
+    same_superclass = {
+        fine: tuple(
+            other
+            for other, c in enumerate(CIFAR100_FINE_TO_COARSE)
+            if c == CIFAR100_FINE_TO_COARSE[fine] and other != fine
+        )
+        for fine in range(len(CIFAR100_CLASSES))
+    }
+    return {
+        "cifar10": ClassMap("cifar10", 10, {s: (d,) for s, d in CIFAR10_FLIPS.items()}),
+        "mnist": ClassMap("mnist", 10, {s: (d,) for s, d in MNIST_FLIPS.items()}),
+        "cifar100": ClassMap("cifar100", 100, same_superclass),
+    }
+
+
+#: Built-in datasets that have an asymmetric class map, with their number of classes.
+ASYMMETRIC_DATASETS: Mapping[str, int] = {"cifar10": 10, "cifar100": 100, "mnist": 10}
+
+
+def asymmetric_map(dataset: str) -> ClassMap | None:
+    """The asymmetric-noise class map of a built-in dataset, or None for any other name.
+
+    Built-in maps: ``cifar10``, ``cifar100``, ``mnist`` (case and dashes ignored).
+
+    Only the built-in dataset specs carry a map: a dataset of your own files gets None even
+    when its folder is called ``cifar10`` (its classes need not be CIFAR-10's).
+    """
+    key = str(dataset).lower().replace("-", "").replace("_", "")
+    return _asymmetric_maps().get(key) if key in ASYMMETRIC_DATASETS else None
 
 
 def cifar100_coarse_labels(

@@ -27,6 +27,7 @@ from noisylabels.data.classes import (
     CIFAR100_CLASSES,
     DIGIT_CLASSES,
     FASHION_MNIST_CLASSES,
+    asymmetric_map,
 )
 from noisylabels.data.download import DownloadError, Resource
 from noisylabels.data.download import download as fetch_resource
@@ -111,6 +112,7 @@ def _bundle(
         std=tuple(float(s) for s in std),
         default_model=defaults[0],
         default_augment=defaults[1],
+        asymmetric_map=asymmetric_map(name),
     )
 
 

@@ -52,3 +52,14 @@ def find_file(
                 if p.is_file():
                     return p
     return None
+
+
+def cifar10n_file(root: str | os.PathLike[str] | None = None) -> Path:
+    """The CIFAR-10N label file over :func:`search_dirs` (what ``corrupt(label_file=)`` takes).
+
+    Raises:
+        DataError: If none is found (the message lists where it looked).
+    """
+    from noisylabels.noise.human import find_cifar10n
+
+    return find_cifar10n(search_dirs(root))

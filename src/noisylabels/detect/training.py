@@ -23,6 +23,7 @@ def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
     Same spec, seed and sampling as a ``noisylabels train`` run of ``config``, so the flips are
     the ones a training run of the same config sees.
     """
+    from noisylabels.data import cifar10n_file
     from noisylabels.noise import NoiseSpec, corrupt
 
     noise_seed = config.seed if config.noise_seed is None else config.noise_seed
@@ -30,6 +31,7 @@ def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
     if not config.noise.lower().startswith("file:"):
         spec = NoiseSpec.parse(config.noise, sampling=config.noise_sampling, seed=noise_seed)
     features = data.x_train if getattr(spec, "kind", None) == "instance" else None
+    human = getattr(spec, "kind", "").startswith("cifar10n")
     return corrupt(
         data.y_train.cpu().numpy(),
         spec,
@@ -38,6 +40,8 @@ def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
         features=features,
         seed=noise_seed,
         root=config.data_root,
+        class_map=getattr(data, "asymmetric_map", None),
+        label_file=cifar10n_file(config.data_root) if human else None,
     )
 
 

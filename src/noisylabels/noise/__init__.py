@@ -1,9 +1,10 @@
 """Label noise: transition matrices, samplers and the ``corrupt`` entry point.
 
 The transition matrix ``T`` (row-stochastic, ``T[true, noisy]``) is the primary object. Noise
-kinds: ``clean``, ``symmetric``, ``uniform``, ``pairflip``, ``asymmetric`` (class maps of
-CIFAR-10, MNIST, CIFAR-100), ``instance`` (Xia et al. 2020) and real human noise
-``cifar10n-aggre|worst|random1|random2|random3``. Saved files are applied with ``file:PATH``.
+kinds: ``clean``, ``symmetric``, ``uniform``, ``pairflip``, ``asymmetric`` (a dataset's class
+map, passed in: the built-in CIFAR-10, MNIST and CIFAR-100 maps come with those datasets),
+``instance`` (Xia et al. 2020) and real human noise ``cifar10n-aggre|worst|random1|random2|random3``
+(the label file is passed in too). Saved files are applied with ``file:PATH``.
 
 Example:
     >>> import numpy as np
@@ -18,13 +19,7 @@ from noisylabels.noise.corrupt import NoiseContext, apply_noise_file, as_label_a
 from noisylabels.noise.human import cifar10n_noisy_labels, find_cifar10n, read_cifar10n
 from noisylabels.noise.instance import instance_noise
 from noisylabels.noise.matrices import (
-    ASYMMETRIC_DATASETS,
-    CIFAR10_FLIPS,
-    CIFAR100_COARSE_NAMES,
-    CIFAR100_FINE_NAMES,
-    CIFAR100_FINE_TO_COARSE,
-    CIFAR100_SUPERCLASSES,
-    MNIST_FLIPS,
+    ClassMap,
     asymmetric_T,
     check_informative,
     check_transition_matrix,
@@ -37,14 +32,8 @@ from noisylabels.noise.sampling import confusion_T, sample_exact, sample_iid, sa
 from noisylabels.noise.spec import NOISE_KINDS, NoiseSpec, register_kind
 
 __all__ = [
-    "ASYMMETRIC_DATASETS",
-    "CIFAR10_FLIPS",
-    "CIFAR100_COARSE_NAMES",
-    "CIFAR100_FINE_NAMES",
-    "CIFAR100_FINE_TO_COARSE",
-    "CIFAR100_SUPERCLASSES",
-    "MNIST_FLIPS",
     "NOISE_KINDS",
+    "ClassMap",
     "NoiseContext",
     "NoiseSpec",
     "NoisyLabels",

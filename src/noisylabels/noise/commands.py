@@ -127,14 +127,17 @@ def run(args: argparse.Namespace) -> int:
     from noisylabels.noise.spec import takes_rate
 
     spec = _spec_text(args)
+    label_file = None
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.out:
         check_output_file(args.out)  # before loading anything: a bad --out costs nothing
     if spec.strip().lower().startswith("cifar10n"):
-        from noisylabels.noise.human import find_cifar10n, read_cifar10n
+        from noisylabels.data import cifar10n_file
+        from noisylabels.noise.human import read_cifar10n
 
-        read_cifar10n(find_cifar10n(args.root))  # a bad label file fails before CIFAR-10 loads
+        label_file = cifar10n_file(args.root)
+        read_cifar10n(label_file)  # a bad label file fails before CIFAR-10 loads
     own = data_overrides(args)
     if own:
         ds = load_dataset(str(own["dataset"]), **dict(own["dataset_options"]))  # type: ignore
@@ -156,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         sampling=args.sampling,
         root=args.root,
+        class_map=ds.asymmetric_map,
+        label_file=label_file,
     )
     K = res.num_classes
     random = takes_rate(res.spec.kind) and res.spec.kind != "clean"

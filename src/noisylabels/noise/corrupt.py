@@ -9,9 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from noisylabels.errors import UsageError
-from noisylabels.noise.human import CIFAR10N_KEYS, CIFAR10N_SIZE, cifar10n_noisy_labels
+from noisylabels.noise.human import (
+    CIFAR10N_KEYS,
+    CIFAR10N_SIZE,
+    cifar10n_noisy_labels,
+    find_cifar10n,
+)
 from noisylabels.noise.instance import instance_noise
 from noisylabels.noise.matrices import (
+    ClassMap,
     asymmetric_T,
     normalize_dataset_name,
     pairflip_T,
@@ -29,10 +35,12 @@ class NoiseContext:
 
     Attributes:
         num_classes: ``K``.
-        dataset: Dataset name (for class maps and human noise), or None.
+        dataset: Dataset name (human noise checks it is CIFAR-10), or None.
         features: ``(N, ...)`` features (instance noise), or None.
-        root: Folder to look in first for label files (human noise), or None.
+        root: Folder to look in for label files (human noise), or None.
         rng: The generator, ``np.random.default_rng(spec.seed)``.
+        class_map: The dataset's asymmetric class map, or None.
+        label_file: The human-noise label file, or None (then looked for in ``root``).
     """
 
     num_classes: int
@@ -40,6 +48,8 @@ class NoiseContext:
     features: object
     root: str | os.PathLike[str] | None
     rng: np.random.Generator
+    class_map: ClassMap | None = None
+    label_file: str | os.PathLike[str] | None = None
 
 
 def _from_T(T: np.ndarray, clean: np.ndarray, spec: NoiseSpec, ctx: NoiseContext):
@@ -70,12 +80,15 @@ def _pairflip(clean: np.ndarray, spec: NoiseSpec, ctx: NoiseContext):
 
 @register_kind("asymmetric", help="Standard class maps of cifar10, mnist and cifar100.")
 def _asymmetric(clean: np.ndarray, spec: NoiseSpec, ctx: NoiseContext):
-    if ctx.dataset is None:
-        raise UsageError(
-            "asymmetric noise needs the dataset name (dataset='cifar10', 'cifar100' or 'mnist') "
-            "to pick its class map"
+    if ctx.class_map is None:
+        what = f"has no class map for dataset {ctx.dataset!r}" if ctx.dataset else (
+            "needs the dataset's class map (class_map=)"
         )
-    return _from_T(asymmetric_T(ctx.dataset, spec.rate, ctx.num_classes), clean, spec, ctx)
+        raise UsageError(
+            f"asymmetric noise {what}; datasets with one: cifar10, cifar100, mnist "
+            "(built-in only; use symmetric, uniform, pairflip or instance)"
+        )
+    return _from_T(asymmetric_T(ctx.class_map, spec.rate, ctx.num_classes), clean, spec, ctx)
 
 
 @register_kind("instance", help="Instance-dependent noise from the features (Xia et al. 2020).")
@@ -95,7 +108,10 @@ def _human(variant: str):
                 + (f" of dataset {ctx.dataset!r}" if ctx.dataset else "")
                 + "; use dataset cifar10"
             )
-        noisy = cifar10n_noisy_labels(variant, clean, ctx.root)
+        path = ctx.label_file
+        if path is None:
+            path = find_cifar10n([ctx.root] if ctx.root is not None else [])
+        noisy = cifar10n_noisy_labels(variant, clean, path)
         return noisy, confusion_T(clean, noisy, 10)
 
     return gen
@@ -166,6 +182,8 @@ def corrupt(
     seed: int | None = None,
     root: str | os.PathLike[str] | None = None,
     sampling: str | None = None,
+    class_map: ClassMap | None = None,
+    label_file: str | os.PathLike[str] | None = None,
 ) -> NoisyLabels:
     """Corrupt clean labels according to a noise spec.
 
@@ -175,11 +193,15 @@ def corrupt(
             ``uniform:0.5``, ``pairflip:0.2``, ``asymmetric:0.3``, ``instance:0.4``), a
             human-noise name (``cifar10n-worst``) or ``file:PATH`` (a saved noise file).
         num_classes: ``K``.
-        dataset: Dataset name; needed by ``asymmetric`` (class map) and human noise.
+        dataset: Dataset name; human noise checks it is ``cifar10``.
         features: ``(N, ...)`` features; needed by ``instance``.
         seed: Overrides the spec's seed (and is the seed of a string spec).
-        root: Folder to look in first for label files.
+        root: Folder holding the human-noise label file (when ``label_file`` is None).
         sampling: Overrides the spec's sampling (``exact`` or ``iid``).
+        class_map: The dataset's class map; needed by ``asymmetric``
+            (``DatasetBundle.asymmetric_map``, :func:`noisylabels.data.asymmetric_map`).
+        label_file: The CIFAR-10N label file for human noise
+            (:func:`noisylabels.data.cifar10n_file` finds it).
 
     Returns:
         The :class:`NoisyLabels` record; the same spec, seed and labels give identical results.
@@ -212,6 +234,8 @@ def corrupt(
     if K < 2:
         raise UsageError(f"num_classes must be an integer >= 2, got {K}")
     clean = as_label_array(labels, K)
-    ctx = NoiseContext(K, dataset, features, root, np.random.default_rng(spec.seed))
+    ctx = NoiseContext(
+        K, dataset, features, root, np.random.default_rng(spec.seed), class_map, label_file
+    )
     noisy, T = NOISE_KINDS.get(spec.kind)(clean, spec, ctx)
     return NoisyLabels.build(clean, noisy, T, spec, K)

@@ -5,8 +5,8 @@ Variants (noise rate against the clean labels, measured from the official releas
 ``aggre`` (majority vote, 9.01%), ``random1/2/3`` (one worker each, 17.23/18.12/17.64%),
 ``worst`` (a wrong label whenever any worker gave one, 40.21%).
 
-Files, looked for with :func:`noisylabels.data.paths.find_file` (explicit root, then
-``$NOISYLABELS_DATA``, the user cache, ``/usr/share/datasets``):
+Files (the caller says where to look: :func:`noisylabels.data.cifar10n_file` searches an
+explicit root, then ``$NOISYLABELS_DATA``, the user cache, ``/usr/share/datasets``):
 
 - ``cifar10n_labels.npz``: plain arrays ``clean_label``, ``aggre_label``, ``worse_label``,
   ``random_label1..3``, in the canonical CIFAR-10 train order (no pickle);
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from noisylabels.data.paths import find_file, search_dirs
 from noisylabels.errors import DataError, UsageError
 from noisylabels.safeload import check_file_kind, torch_load
 
@@ -109,25 +109,27 @@ def read_cifar10n(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def find_cifar10n(root: str | os.PathLike[str] | None = None) -> Path:
-    """Path of the CIFAR-10N label file.
+def find_cifar10n(folders: Sequence[str | os.PathLike[str]]) -> Path:
+    """Path of the CIFAR-10N label file: the first of :data:`CIFAR10N_FILES` in ``folders``.
 
     Raises:
         DataError: If none is found (the message lists where it looked and how to provide one).
     """
-    path = find_file(list(CIFAR10N_FILES), root)
-    if path is None:
-        where = ", ".join(str(d) for d in search_dirs(root))
-        raise DataError(
-            f"CIFAR-10N labels not found: looked for {' or '.join(CIFAR10N_FILES)} in {where}; "
-            "put cifar10n_labels.npz, or the official CIFAR-10_human.pt (github.com/UCSC-REAL/"
-            "cifar-10-100n, folder data/), in one of these folders, or pass --root / root="
-        )
-    return path
+    dirs = [Path(d).expanduser() for d in folders]
+    for d in dirs:
+        for name in CIFAR10N_FILES:
+            if (d / name).is_file():
+                return d / name
+    where = ", ".join(str(d) for d in dirs) or "no folder"
+    raise DataError(
+        f"CIFAR-10N labels not found: looked for {' or '.join(CIFAR10N_FILES)} in {where}; "
+        "put cifar10n_labels.npz, or the official CIFAR-10_human.pt (github.com/UCSC-REAL/"
+        "cifar-10-100n, folder data/), in one of these folders, or pass --root / root="
+    )
 
 
 def cifar10n_noisy_labels(
-    variant: str, clean_labels: np.ndarray, root: str | os.PathLike[str] | None = None
+    variant: str, clean_labels: np.ndarray, path: str | os.PathLike[str]
 ) -> np.ndarray:
     """CIFAR-10N noisy labels of ``variant`` for the given clean CIFAR-10 train labels.
 
@@ -135,14 +137,13 @@ def cifar10n_noisy_labels(
         variant: ``aggre``, ``worst``, ``random1``, ``random2`` or ``random3``.
         clean_labels: The dataset's clean train labels, canonical order (checked against the
             file's ``clean_label``).
-        root: Folder to look in first.
+        path: The CIFAR-10N label file (:func:`find_cifar10n`).
 
     Raises:
         DataError: File not found or unreadable.
         UsageError: If the clean labels are not CIFAR-10's train labels in canonical order.
     """
     key = CIFAR10N_KEYS[variant]
-    path = find_cifar10n(root)
     data = read_cifar10n(path)
     clean = np.asarray(clean_labels, dtype=np.int64)
     if clean.shape[0] != CIFAR10N_SIZE:

@@ -13,34 +13,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
-from noisylabels.data.classes import (
-    CIFAR100_CLASSES,
-    CIFAR100_COARSE_CLASSES,
-    CIFAR100_FINE_TO_COARSE,
-)
 from noisylabels.errors import UsageError
 
-# --------------------------------------------------------------------------------------------
-# Class maps of the "asymmetric" (class-conditional) noise of the literature.
 
-#: CIFAR-10 (APL/ELR/DivideMix): truck->automobile, bird->airplane, deer->horse, cat<->dog.
-CIFAR10_FLIPS: Mapping[int, int] = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
-#: MNIST (APL, from the GCE/forward-correction papers): 7->1, 2->7, 5<->6, 3->8.
-MNIST_FLIPS: Mapping[int, int] = {7: 1, 2: 7, 5: 6, 6: 5, 3: 8}
+@dataclass(frozen=True)
+class ClassMap:
+    """Where each class of a dataset flips under "asymmetric" (class-conditional) noise.
 
-#: CIFAR-100 tables (fine names, superclasses, fine->coarse) live with the dataset's classes.
-CIFAR100_FINE_NAMES: tuple[str, ...] = CIFAR100_CLASSES
-CIFAR100_COARSE_NAMES: tuple[str, ...] = CIFAR100_COARSE_CLASSES
-CIFAR100_SUPERCLASSES: Mapping[str, tuple[str, ...]] = {
-    coarse: tuple(CIFAR100_CLASSES[f] for f, c in enumerate(CIFAR100_FINE_TO_COARSE) if c == i)
-    for i, coarse in enumerate(CIFAR100_COARSE_CLASSES)
-}
+    The noise package holds no dataset facts: a dataset's map comes with the dataset (the
+    built-in datasets' maps are ``DatasetBundle.asymmetric_map``, from
+    :func:`noisylabels.data.asymmetric_map`) and is passed to :func:`asymmetric_T` / ``corrupt``.
 
-#: Datasets that have an asymmetric class map, with their number of classes.
-ASYMMETRIC_DATASETS: Mapping[str, int] = {"cifar10": 10, "cifar100": 100, "mnist": 10}
+    Attributes:
+        name: Dataset the map belongs to (for messages).
+        num_classes: ``K`` of that dataset.
+        targets: Source class -> the classes it flips to, uniformly; classes not listed keep
+            their label.
+    """
+
+    name: str
+    num_classes: int
+    targets: Mapping[int, tuple[int, ...]]
 
 
 def _check_K(K: int) -> int:
@@ -160,12 +157,16 @@ def pairflip_T(K: int, rate: float) -> np.ndarray:
 
 
 def normalize_dataset_name(name: str) -> str:
-    """``"CIFAR-10"`` -> ``"cifar10"``; used to look up class maps."""
+    """``"CIFAR-10"`` -> ``"cifar10"``; used to compare dataset names."""
     return name.lower().replace("-", "").replace("_", "")
 
 
-def asymmetric_T(dataset: str, rate: float, K: int | None = None) -> np.ndarray:
-    r"""Class-conditional ("asymmetric") noise with the standard class maps of the literature.
+def asymmetric_T(class_map: ClassMap, rate: float, K: int | None = None) -> np.ndarray:
+    r"""Class-conditional ("asymmetric") noise from a dataset's class map.
+
+    Each source class ``i`` of the map keeps its label with probability ``1 - r`` and flips to
+    each of its ``m_i`` targets with probability ``r / m_i``; other classes stay clean. The
+    built-in maps (:func:`noisylabels.data.asymmetric_map`) are those of the literature:
 
     - ``cifar10``: truck->automobile (9->1), bird->airplane (2->0), deer->horse (4->7),
       cat<->dog (3<->5). Each source class flips with probability ``r`` (APL/ELR convention: ``r``
@@ -176,12 +177,12 @@ def asymmetric_T(dataset: str, rate: float, K: int | None = None) -> np.ndarray:
       which ignore the alphabetical order of the fine labels).
 
     Args:
-        dataset: Dataset name (``cifar10``, ``cifar100``, ``mnist``; case and dashes ignored).
+        class_map: The dataset's :class:`ClassMap`.
         rate: Flip probability of every source class.
-        K: Number of classes; checked against the dataset's (default: the dataset's).
+        K: Number of classes; checked against the map's (default: the map's).
 
     Raises:
-        UsageError: If the dataset has no class map, ``K`` does not match, or the rate is outside
+        UsageError: If there is no class map, ``K`` does not match, or the rate is outside
             [0, 1].
 
     Rates of 0.5 and above are allowed (the student report's grid runs 0.6 and 0.9): the noisy
@@ -191,33 +192,29 @@ def asymmetric_T(dataset: str, rate: float, K: int | None = None) -> np.ndarray:
     is a hard corruption, not an uninformative one.
 
     Example:
-        >>> T = asymmetric_T("cifar10", 0.4)
+        >>> cmap = ClassMap("cifar10", 10, {9: (1,), 2: (0,), 4: (7,), 3: (5,), 5: (3,)})
+        >>> T = asymmetric_T(cmap, 0.4)
         >>> float(T[9, 1]), float(T[9, 9]), float(T[1, 1])
         (0.4, 0.6, 1.0)
     """
-    key = normalize_dataset_name(str(dataset))
-    if key not in ASYMMETRIC_DATASETS:
+    if not isinstance(class_map, ClassMap):
         raise UsageError(
-            f"asymmetric noise has no class map for dataset {dataset!r}; datasets with one: "
-            f"{', '.join(ASYMMETRIC_DATASETS)} (use symmetric, uniform, pairflip or instance)"
+            f"asymmetric noise needs the dataset's class map, got {class_map!r}; built-in "
+            "datasets with one: cifar10, cifar100, mnist (use symmetric, uniform, pairflip or "
+            "instance)"
         )
-    K_data = ASYMMETRIC_DATASETS[key]
+    K_data = class_map.num_classes
     if K is not None and _check_K(K) != K_data:
         raise UsageError(
-            f"asymmetric noise for {key} needs K={K_data} classes, got K={K}; is the dataset right?"
+            f"asymmetric noise for {class_map.name} needs K={K_data} classes, got K={K}; "
+            "is the dataset right?"
         )
     r = check_rate(rate, "asymmetric")
     T = np.eye(K_data, dtype=np.float64)
-    if key == "cifar100":
-        coarse = np.asarray(CIFAR100_FINE_TO_COARSE)
-        same = coarse[:, None] == coarse[None, :]
-        T = np.where(same, r / 4.0, 0.0)
-        np.fill_diagonal(T, 1.0 - r)
-        return T
-    flips = CIFAR10_FLIPS if key == "cifar10" else MNIST_FLIPS
-    for src, dst in flips.items():
+    for src, dsts in class_map.targets.items():
         T[src, src] = 1.0 - r
-        T[src, dst] = r
+        for dst in dsts:
+            T[src, dst] = r / len(dsts)
     return T
 
 

@@ -22,7 +22,7 @@ def check_config(cfg: TrainConfig) -> None:
     synthetic label vector), and the method with its parameters (built on a stand-in network).
     No dataset file is read.
     """
-    from noisylabels.data import dataset_info
+    from noisylabels.data import DATASETS, asymmetric_map, dataset_info
     from noisylabels.methods import build_method
     from noisylabels.methods.base import MethodContext
     from noisylabels.models import get_model
@@ -50,8 +50,11 @@ def check_config(cfg: TrainConfig) -> None:
         else:
             labels = np.repeat(np.arange(k), 4)
             features = np.random.default_rng(0).standard_normal((len(labels), 8))
+            # Only a built-in dataset has a class map; own files never get one by their name.
+            class_map = asymmetric_map(cfg.dataset) if cfg.dataset in DATASETS else None
             noisy = corrupt(
-                labels, spec, num_classes=k, dataset=cfg.dataset, features=features, seed=0
+                labels, spec, num_classes=k, dataset=cfg.dataset, features=features, seed=0,
+                class_map=class_map,
             )
             noise_rate = noisy.expected_rate
     ctx = MethodContext(

@@ -438,7 +438,7 @@ def prepare(
         The :class:`RunState`, at epoch 0.
     """
     # Imported here: these packages import torch-heavy modules and are only needed for a run.
-    from noisylabels.data import load_dataset
+    from noisylabels.data import cifar10n_file, load_dataset
     from noisylabels.methods import build_method
     from noisylabels.methods.base import MethodContext
     from noisylabels.models import auto_model, get_model
@@ -470,6 +470,8 @@ def prepare(
             spec = NoiseSpec.parse(cfg.noise, sampling=cfg.noise_sampling, seed=noise_seed)
         # Instance-dependent noise reads the inputs as stored (images: raw 0-255 pixel values).
         features = data.x_train if getattr(spec, "kind", None) == "instance" else None
+        # The class map and the human-noise file come from the data side, never from the name.
+        human = getattr(spec, "kind", "").startswith("cifar10n")
         noisy = corrupt(
             y_all,
             spec,
@@ -478,6 +480,8 @@ def prepare(
             features=features,
             seed=noise_seed,
             root=cfg.data_root,
+            class_map=getattr(data, "asymmetric_map", None),
+            label_file=cifar10n_file(cfg.data_root) if human else None,
         )
         y_noisy = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
         y_clean = data.y_train.long()
