@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from noisylabels.data import load_dataset
     from noisylabels.data.commands import data_overrides
     from noisylabels.noise.corrupt import corrupt
-    from noisylabels.noise.spec import takes_rate
+    from noisylabels.noise.spec import NoiseSpec, takes_rate
 
     spec = _spec_text(args)
     label_file = None
@@ -132,7 +132,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.out:
         check_output_file(args.out)  # before loading anything: a bad --out costs nothing
-    if spec.strip().lower().startswith("cifar10n"):
+    # Parsed once here; a saved noise file (file:PATH) stays a string for corrupt to load.
+    parsed: NoiseSpec | None = None
+    if not spec.strip().lower().startswith("file:"):
+        parsed = NoiseSpec.parse(spec, sampling=args.sampling or "exact", seed=args.seed)
+    if parsed is not None and parsed.kind.startswith("cifar10n"):
         from noisylabels.data import cifar10n_file
         from noisylabels.noise.human import read_cifar10n
 
@@ -149,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
         # A dataset given as a path (own data) is an input too; its source is a description.
         inputs += [args.dataset, getattr(args, "data", None)]
         check_output_file(args.out, inputs=inputs)
-    needs_features = spec.strip().lower().split(":")[0] in ("instance", "idn")
+    needs_features = parsed is not None and parsed.kind == "instance"
     res = corrupt(
         ds.y_train,
-        spec,
+        spec if parsed is None else parsed,
         num_classes=ds.num_classes,
         dataset=ds.name,
         features=ds.x_train if needs_features else None,
