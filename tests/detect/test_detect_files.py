@@ -72,3 +72,23 @@ def test_detect_class_smaller_than_folds_names_the_class(tmp_path, capsys):
     code = main(["detect", "--data", str(root), "--folds", "5", "--out", str(tmp_path / "d")])
     err = capsys.readouterr().err
     assert code == 2 and "fewer than the 5 folds" in err and len(err.strip().splitlines()) == 1
+
+
+def test_own_data_flow_as_in_the_readme(tmp_path, capsys):
+    """detect --data, train --data --exclude --save-model, predict --data, all with defaults."""
+    root = tmp_path / "shapes"
+    _image_folder(root)
+    det = tmp_path / "det"
+    assert main(["detect", "--data", str(root), "--folds", "2", "--epochs", "1", "--device", "cpu",
+                 "--quiet", "--out", str(det)]) == 0  # fmt: skip
+    model = tmp_path / "model"
+    runs = tmp_path / "runs"
+    code = main(["train", "--data", str(root), "--exclude", str(det / "issues.csv"),
+                 "--epochs", "1", "--device", "cpu", "--quiet", "--save-model", str(model),
+                 "--out", str(runs)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err  # your own labels: no synthetic noise by default
+    (record,) = runs.glob("*/record.json")
+    assert json.loads(record.read_text())["config"]["noise"] == "clean"
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(model), "--data", str(root), "--out", str(pred)]) == 0
+    assert len(list(csv.DictReader(open(pred)))) == 36  # every image of --data, not a split

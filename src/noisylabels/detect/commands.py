@@ -111,9 +111,10 @@ def _predict(args: argparse.Namespace) -> int:
         data = load_dataset(args.data, **_file_options(args))
     else:
         data = load_dataset(args.dataset, root=args.root)
-    if args.split == "train":
+    split = args.split or ("all" if args.data else "test")
+    if split == "train":
         x, y = data.x_train, data.y_train
-    elif args.split == "test":
+    elif split == "test":
         x, y = data.x_test, data.y_test
     else:
         x, y = torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test])
@@ -194,7 +195,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--image-size", help="resize the images of a folder to N (or HxW)")
     q.add_argument("--root", default=None, help="folder to look in first for dataset files")
     q.add_argument(
-        "--split", choices=("test", "train", "all"), default="test", help="(default: test)"
+        "--split",
+        choices=("test", "train", "all"),
+        default=None,
+        help="which part to predict (default: all of --data PATH, the test split of --dataset)",
     )
     q.add_argument("--device", default="cpu", help="(default: cpu)")
     q.add_argument("--out", default="predictions.csv", help="(default: predictions.csv)")

@@ -184,6 +184,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     own = data_overrides(args)
     if own:
         merged["dataset"] = own["dataset"]
+        # Your own labels are the ones to learn from: add synthetic noise only when asked.
+        merged.setdefault("noise", "clean")
         merged["dataset_options"] = {
             **dict(merged.get("dataset_options") or {}), **own["dataset_options"]
         }
