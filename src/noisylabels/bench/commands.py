@@ -317,7 +317,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``sweep``, ``report``, ``bench`` and ``moons`` to the CLI."""
     p = sub.add_parser(
         "bench",
-        help="main job: CE vs APL vs CIW on digits at 40%% symmetric noise, 3 seeds (~1 min)",
+        help="main job: CE vs APL vs CIW on digits at 40%% symmetric noise, 3 seeds (about 35 s)",
         description="Compare CE, APL (NCE+RCE) and CIW on the embedded digits set with 40% "
         "symmetric label noise over 3 seeds; print the table and write a figure. Rerunning "
         "resumes from the results file in --out.",
