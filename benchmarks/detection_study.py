@@ -38,8 +38,8 @@ from noisylabels.data import load_dataset
 from noisylabels.detect.core import find_label_issues
 from noisylabels.detect.cv import cross_val_pred_probs
 from noisylabels.detect.metrics import detection_metrics
-from noisylabels.detect.training import noisy_labels_for
 from noisylabels.train import TrainConfig, run
+from noisylabels.train.trainer import noisy_labels_for
 
 
 def cleanlab_metrics(pred_probs: np.ndarray, given: np.ndarray, flipped: np.ndarray) -> dict | None:

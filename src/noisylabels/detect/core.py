@@ -200,7 +200,7 @@ def detect(
     """
     from noisylabels.data import load_dataset
     from noisylabels.detect.cv import cross_val_pred_probs
-    from noisylabels.detect.training import noisy_labels_for
+    from noisylabels.train.trainer import noisy_labels_for
 
     # Checked before the K trainings, not after them.
     if fold_seed is not None and fold_seed < 0:

@@ -17,34 +17,6 @@ from noisylabels.train.callbacks import Callback
 from noisylabels.train.config import TrainConfig
 
 
-def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
-    """The :class:`~noisylabels.noise.NoisyLabels` the trainer would train ``data`` on.
-
-    Same spec, seed and sampling as a ``noisylabels train`` run of ``config``, so the flips are
-    the ones a training run of the same config sees.
-    """
-    from noisylabels.data import cifar10n_file
-    from noisylabels.noise import NoiseSpec, corrupt
-
-    noise_seed = config.seed if config.noise_seed is None else config.noise_seed
-    spec: Any = config.noise
-    if not config.noise.lower().startswith("file:"):
-        spec = NoiseSpec.parse(config.noise, sampling=config.noise_sampling, seed=noise_seed)
-    features = data.x_train if getattr(spec, "kind", None) == "instance" else None
-    human = getattr(spec, "kind", "").startswith("cifar10n")
-    return corrupt(
-        data.y_train.cpu().numpy(),
-        spec,
-        num_classes=data.num_classes,
-        dataset=config.dataset,
-        features=features,
-        seed=noise_seed,
-        root=config.data_root,
-        class_map=getattr(data, "asymmetric_map", None),
-        label_file=cifar10n_file(config.data_root) if human else None,
-    )
-
-
 def input_normalizer(config: TrainConfig, data: Any, device: torch.device) -> Any:
     """The normaliser the trainer applies to ``data``'s stored inputs under ``config``."""
     from noisylabels.train.augment import IMAGENET_MEAN, IMAGENET_STD, Normalizer

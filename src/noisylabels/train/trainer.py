@@ -417,6 +417,36 @@ def _copy_network(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     return net
 
 
+def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
+    """The :class:`~noisylabels.noise.NoisyLabels` a run of ``config`` trains ``data`` on.
+
+    The spec is parsed once here; its seed is ``noise_seed`` (default: the run's seed). The class
+    map and the CIFAR-10N label file come from the data side (``data.asymmetric_map``,
+    :func:`~noisylabels.data.cifar10n_file`), never from the dataset's name.
+    """
+    from noisylabels.data import cifar10n_file
+    from noisylabels.noise import NoiseSpec, corrupt
+
+    noise_seed = config.seed if config.noise_seed is None else config.noise_seed
+    spec: Any = config.noise
+    if not config.noise.lower().startswith("file:"):
+        spec = NoiseSpec.parse(config.noise, sampling=config.noise_sampling, seed=noise_seed)
+    # Instance-dependent noise reads the inputs as stored (images: raw 0-255 pixel values).
+    features = data.x_train if getattr(spec, "kind", None) == "instance" else None
+    human = getattr(spec, "kind", "").startswith("cifar10n")
+    return corrupt(
+        data.y_train.cpu().numpy(),
+        spec,
+        num_classes=data.num_classes,
+        dataset=config.dataset,
+        features=features,
+        seed=noise_seed,
+        root=config.data_root,
+        class_map=getattr(data, "asymmetric_map", None),
+        label_file=cifar10n_file(config.data_root) if human else None,
+    )
+
+
 def prepare(
     config: TrainConfig,
     *,
@@ -438,11 +468,10 @@ def prepare(
         The :class:`RunState`, at epoch 0.
     """
     # Imported here: these packages import torch-heavy modules and are only needed for a run.
-    from noisylabels.data import cifar10n_file, load_dataset
+    from noisylabels.data import load_dataset
     from noisylabels.methods import build_method
     from noisylabels.methods.base import MethodContext
     from noisylabels.models import auto_model, get_model
-    from noisylabels.noise import NoiseSpec, corrupt
 
     validate(config)
     cfg = config
@@ -463,26 +492,7 @@ def prepare(
             cfg.dataset, root=cfg.data_root, **cfg.dataset_options
         )
         k = data.num_classes
-        y_all = data.y_train.cpu().numpy()
-        noise_seed = cfg.seed if cfg.noise_seed is None else cfg.noise_seed
-        spec: Any = cfg.noise
-        if not cfg.noise.lower().startswith("file:"):
-            spec = NoiseSpec.parse(cfg.noise, sampling=cfg.noise_sampling, seed=noise_seed)
-        # Instance-dependent noise reads the inputs as stored (images: raw 0-255 pixel values).
-        features = data.x_train if getattr(spec, "kind", None) == "instance" else None
-        # The class map and the human-noise file come from the data side, never from the name.
-        human = getattr(spec, "kind", "").startswith("cifar10n")
-        noisy = corrupt(
-            y_all,
-            spec,
-            num_classes=k,
-            dataset=cfg.dataset,
-            features=features,
-            seed=noise_seed,
-            root=cfg.data_root,
-            class_map=getattr(data, "asymmetric_map", None),
-            label_file=cifar10n_file(cfg.data_root) if human else None,
-        )
+        noisy = noisy_labels_for(cfg, data)
         y_noisy = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
         y_clean = data.y_train.long()
         label_edit = None
