@@ -102,12 +102,14 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    """Host name, platform, CPU count and accelerator of this machine."""
+    """Kind of machine a sweep ran on: OS, CPU architecture, cores, threads, accelerator.
+
+    No host name or kernel build string: a results file describes the hardware, not the host.
+    """
     import torch
 
     info: dict[str, Any] = {
-        "node": platform.node(),
-        "platform": platform.platform(),
+        "platform": f"{platform.system()} {platform.machine()}",
         "processor": platform.processor() or platform.machine(),
         "cpu_count": available_cores(),
         "torch_threads": torch.get_num_threads(),
