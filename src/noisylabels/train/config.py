@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,6 +315,10 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError("give either exclude (--exclude) or relabel (--relabel), not both")
     if not 0.0 <= cfg.relabel_confidence <= 1.0:
         raise UsageError(f"relabel_confidence must be in [0, 1], got {cfg.relabel_confidence}")
+    if cfg.data_root is not None and os.path.isfile(os.path.expanduser(cfg.data_root)):
+        raise UsageError(
+            f"data_root {cfg.data_root} is a file; give the folder that holds the dataset files"
+        )
     if cfg.noise_sampling not in ("exact", "iid"):
         raise UsageError(f"unknown noise_sampling {cfg.noise_sampling!r}; choose exact or iid")
 
