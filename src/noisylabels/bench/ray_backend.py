@@ -68,6 +68,32 @@ def ray_execute(spec: RunSpec, runner: Callable, threads: int) -> dict[str, Any]
     return execute(spec, runner)
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``host:port`` / ``ray://host:port`` address that does not answer.
+
+    Ray itself retries an unreachable address for minutes; a plain TCP connect says it at once.
+    ``auto`` and other forms are left to Ray.
+
+    Raises:
+        UsageError: Nothing accepts a connection at that host and port within ``timeout`` s.
+    """
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise UsageError(
+            f"cannot connect to Ray at {address!r}: nothing answers at {hostport} "
+            f"({e.strerror or e}); start the cluster (ray start --head) or leave --ray-address "
+            "out for a local Ray"
+        ) from None
+
+
 class RayRunner:
     """A connection to Ray that runs sweep runs as tasks.
 
@@ -83,6 +109,8 @@ class RayRunner:
 
     def __init__(self, address: str | None, cpus_per_run: float, gpus_per_run: float) -> None:
         check_resources(cpus_per_run, gpus_per_run)
+        if address is not None:
+            check_reachable(address)
         self.ray = ray = import_ray()
         self.cpus_per_run = cpus_per_run
         self.gpus_per_run = gpus_per_run

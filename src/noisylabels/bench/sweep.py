@@ -286,9 +286,16 @@ def run_sweep(
     if backend not in ("local", "ray"):
         raise UsageError(f"unknown backend {backend!r}; choose local or ray")
     if backend == "ray":
-        from noisylabels.bench.ray_backend import RayRunner, check_resources, import_ray
+        from noisylabels.bench.ray_backend import (
+            RayRunner,
+            check_reachable,
+            check_resources,
+            import_ray,
+        )
 
         check_resources(cpus_per_run, gpus_per_run)
+        if ray_address is not None:
+            check_reachable(ray_address)
         import_ray()  # before the results file is touched: missing Ray is a one-line error
         threads = threads or max(1, math.ceil(cpus_per_run))
     runner = train_runner if runner is None else runner
