@@ -203,7 +203,10 @@ def test_cli_test_eval_selected_prints_without_best(tmp_path, capsys):
 
 def test_test_eval_keeps_older_run_ids_and_rejects_unknown_modes():
     # Records written before test_eval existed hold no such key: their ids must not move.
-    added = ("test_eval", "dataset_options", "exclude", "relabel", "edit_top", "relabel_confidence")
+    added = (
+        "test_eval", "dataset_options", "exclude", "relabel", "edit_top", "relabel_confidence",
+        "train_subset", "subset_seed",
+    )  # fmt: skip
     old = {k: v for k, v in TINY.to_dict().items() if k not in added}
     blob = json.dumps(old, sort_keys=True, separators=(",", ":"), default=str)
     assert run_id(TINY) == hashlib.sha1(blob.encode()).hexdigest()[:12]

@@ -58,7 +58,8 @@ def _detect(args: argparse.Namespace) -> int:
     quiet = args.quiet
     if not quiet:
         print(
-            f"detecting label errors in {data.name} ({len(data.y_train)} samples, noise "
+            f"detecting label errors in {data.name} ({cfg.train_subset or len(data.y_train)} "
+            f"samples, noise "
             f"{cfg.noise}) with {args.folds}-fold {cfg.method} ({cfg.epochs} epochs per fold)",
             flush=True,
         )

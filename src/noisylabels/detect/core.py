@@ -7,6 +7,7 @@ lowest score, as many as confident learning estimates are wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,7 +56,10 @@ class Detection:
         clean: Known true labels (synthetic noise), or None.
         timings: Wall-clock seconds of the stages.
         extra: Anything else for the summary (JSON-serialisable: folds, noise, classes...).
-        dataset: The dataset object the labels belong to (for pictures), if known.
+        dataset: The dataset object the labels belong to (for pictures), if known; with
+            ``train_subset``, the subset (its training rows are the checked samples in order).
+        rows: Row of the dataset's training set of each sample, ``(N,)``; None when sample
+            ``i`` is row ``i`` (no ``train_subset``).
     """
 
     given: np.ndarray
@@ -71,6 +75,7 @@ class Detection:
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     dataset: Any = None
+    rows: np.ndarray | None = None
 
     @property
     def num_flagged(self) -> int:
@@ -183,7 +188,8 @@ def detect(
     Args:
         config: How to train each fold's network (dataset, noise, method, model, epochs...).
             The noise spec corrupts the dataset's labels first (``clean`` for a dataset whose
-            labels are used as given).
+            labels are used as given). With ``train_subset`` N, only the subset's N samples
+            (with their noisy labels from the whole set) are checked and cross-validated.
         dataset: A dataset object used instead of loading ``config.dataset``.
         num_folds: Cross-validation folds K (K trainings).
         fold_seed: Seed of the fold assignment (default: ``config.seed``).
@@ -200,7 +206,7 @@ def detect(
     """
     from noisylabels.data import load_dataset
     from noisylabels.detect.cv import cross_val_pred_probs
-    from noisylabels.train.trainer import noisy_labels_for
+    from noisylabels.train.trainer import noisy_labels_for, subset_rows
 
     # Checked before the K trainings, not after them.
     if fold_seed is not None and fold_seed < 0:
@@ -214,6 +220,11 @@ def detect(
     data = dataset if dataset is not None else load_dataset(config.dataset, root=config.data_root)
     noisy = noisy_labels_for(config, data)
     given = np.asarray(noisy.noisy_labels, dtype=np.int64)
+    clean = np.asarray(noisy.clean_labels, dtype=np.int64)
+    rows = subset_rows(config, data)
+    if rows is not None:  # the subset keeps the labels the whole training set was given
+        data = dataclasses.replace(data, x_train=data.x_train[rows], y_train=data.y_train[rows])
+        given, clean = given[rows], clean[rows]
     records: list[dict[str, Any]] = []
     probs, folds = cross_val_pred_probs(
         config,
@@ -237,7 +248,7 @@ def detect(
     det = find_label_issues(
         probs,
         given,
-        clean_labels=np.asarray(noisy.clean_labels) if known else None,
+        clean_labels=clean if known else None,
         extra_scores=extra_scores,
         detector=detector,
     )
@@ -247,17 +258,26 @@ def detect(
         "dynamics_s": t_dyn,
         "total_s": time.perf_counter() - t0,
     }
+    realised_rate, t_realised = float(noisy.realised_rate), np.asarray(noisy.T_realised)
+    if rows is not None:
+        from noisylabels.noise.sampling import confusion_T
+
+        realised_rate = float(np.mean(given != clean))
+        t_realised = confusion_T(clean, given, data.num_classes)
     det.extra = {
         "folds": num_folds,
         "fold_sizes": np.bincount(folds, minlength=num_folds).tolist(),
         "noise": {
             "spec": str(noisy.spec),
-            "realised_rate": float(noisy.realised_rate) if known else None,
-            "T_realised": np.asarray(noisy.T_realised).tolist() if known else None,
+            "realised_rate": realised_rate if known else None,
+            "T_realised": t_realised.tolist() if known else None,
         },
         "classes": list(data.classes),
         "config": config.to_dict(),
         "fold_test_acc_noisy": [r["final"]["test_acc_selected"] for r in records],
     }
+    if rows is not None:
+        det.extra["train_subset"] = {"size": len(rows), "seed": config.subset_seed}
     det.dataset = data
+    det.rows = rows
     return det

@@ -71,7 +71,8 @@ def cross_val_pred_probs(
 
     Args:
         config: Training configuration of each fold's network (method, model, epochs, ...); its
-            noise is not applied again: ``labels`` are the labels to train on.
+            noise and ``train_subset`` are not applied again: ``labels`` are the labels of
+            ``data``'s training set, all of which are cross-validated.
         data: A dataset object (as :func:`noisylabels.data.load_dataset` returns).
         labels: Given labels of ``data``'s training set, ``(N,)``.
         num_folds: K.
@@ -89,7 +90,7 @@ def cross_val_pred_probs(
         y, num_folds, config.seed if fold_seed is None else fold_seed, data.classes
     )
     probs = np.zeros((len(y), data.num_classes))
-    fold_config = config.replace(noise="clean", noise_seed=None)
+    fold_config = config.replace(noise="clean", noise_seed=None, train_subset=None)
     y_t = torch.as_tensor(y)
     bar = None
     if progress:

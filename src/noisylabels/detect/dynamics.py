@@ -94,8 +94,8 @@ def dynamics_scores(
 ) -> dict[str, np.ndarray]:
     """Train once on all of ``data``'s training set with ``labels`` and return its dynamics scores.
 
-    The run uses ``config`` with no validation split (every sample is trained on) and no
-    further noise.
+    The run uses ``config`` with no validation split (every sample is trained on), no
+    further noise and no ``train_subset`` (``data`` is what is trained on).
     """
     import dataclasses
 
@@ -104,7 +104,7 @@ def dynamics_scores(
     rec = DynamicsRecorder()
     ds = dataclasses.replace(data, y_train=torch.as_tensor(np.asarray(labels), dtype=torch.long))
     run(
-        config.replace(noise="clean", noise_seed=None, val_fraction=0.0),
+        config.replace(noise="clean", noise_seed=None, val_fraction=0.0, train_subset=None),
         callbacks=[rec],
         dataset=ds,
         progress=progress,

@@ -33,7 +33,8 @@ def plot_suspects(det: Detection, path: Path, count: int = 25) -> Path:
         else:
             ax.imshow(img)
         g, s = int(det.given[i]), int(det.suggested[i])
-        title = f"#{int(i)}: {classes[g]} -> {classes[s]}\nscore {score[i]:.3f}"
+        row = int(i) if det.rows is None else int(det.rows[i])
+        title = f"#{row}: {classes[g]} -> {classes[s]}\nscore {score[i]:.3f}"
         if det.clean is not None:
             title += " (flipped)" if det.clean[i] != g else " (correct)"
         ax.set_title(title, fontsize=7)

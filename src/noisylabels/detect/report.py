@@ -55,7 +55,7 @@ def write_issues(det: Detection, path: Path, classes: list[str] | None = None) -
             g, s = int(det.given[i]), int(det.suggested[i])
             row: list[Any] = [
                 rank,
-                int(i),
+                int(i) if det.rows is None else int(det.rows[i]),
                 g,
                 names[g] if g < len(names) else g,
                 s,

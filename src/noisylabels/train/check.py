@@ -31,6 +31,11 @@ def check_config(cfg: TrainConfig) -> None:
     validate(cfg)
     info = dataset_info(cfg.dataset, root=cfg.data_root, **cfg.dataset_options)
     k, shape = int(info.num_classes), tuple(info.input_shape)
+    if cfg.train_subset is not None:
+        from noisylabels.train.trainer import check_subset_size
+
+        n_train = info.n_train if info.n_train is not None else cfg.train_subset
+        check_subset_size(cfg.train_subset, n_train, k, cfg.dataset)
     with torch.random.fork_rng(devices=[]):
         get_model(info.default_model if cfg.model == "auto" and info.default_model else cfg.model,
                   shape, k)

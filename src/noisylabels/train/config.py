@@ -79,6 +79,12 @@ class TrainConfig:
         relabel: An ``issues.csv``: give its flagged samples their suggested labels.
         edit_top: Use the first N rows of the ranked issues file instead of its flagged rows.
         relabel_confidence: The predicted probability a suggestion needs for ``relabel``.
+        train_subset: Train on a class-stratified random subset of N samples of the training
+            set (None: all of it). Drawn with ``subset_seed`` after the noisy labels of the
+            whole training set are made, so the subset keeps those labels; the validation
+            split is taken from the subset. N must be at least twice the number of classes.
+        subset_seed: Seed of the ``train_subset`` draw, independent of ``seed``, so every
+            method and seed trains on the same samples.
     """
 
     dataset: str = "digits"
@@ -113,6 +119,8 @@ class TrainConfig:
     relabel: str | None = None
     edit_top: int | None = None
     relabel_confidence: float = 0.5
+    train_subset: int | None = None
+    subset_seed: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, str) and self.method is not None:
@@ -218,7 +226,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         # numbers (`epochs: true` is a typo, not one epoch).
         if isinstance(value, bool):
             raise ValueError
-        if isinstance(default, int) or key in ("noise_seed", "edit_top"):
+        if isinstance(default, int) or key in ("noise_seed", "edit_top", "train_subset"):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
             return int(value)
@@ -277,10 +285,15 @@ def validate(cfg: TrainConfig) -> None:
         ):
             check_number(f.name, value)
     _check_params(cfg.method_params, "method_params")
-    for name in ("seed", "noise_seed"):
+    for name in ("seed", "noise_seed", "subset_seed"):
         value = getattr(cfg, name)
         if value is not None and not 0 <= value < 2**63:
             raise UsageError(f"{name} must be in 0..2**63-1, got {value}")
+    if cfg.train_subset is not None and cfg.train_subset < 1:
+        raise UsageError(
+            f"train_subset must be a number of training samples (>= 2 per class) or unset for "
+            f"the whole training set, got {cfg.train_subset}"
+        )
     if cfg.eval_batch_size < 1:
         raise UsageError(f"eval_batch_size must be >= 1, got {cfg.eval_batch_size}")
     if cfg.momentum < 0 or cfg.weight_decay < 0:

@@ -11,10 +11,12 @@ Schema (all accuracies are fractions in [0, 1]; times in seconds)::
       "versions": {"noisylabels": ..., "torch": ..., "numpy": ..., "python": ...},
       "device": "cpu" | "cuda (NVIDIA H100 ...)",
       "noise": {"spec": "symmetric:0.4", "kind": ..., "rate": 0.4, "sampling": "exact",
-                "realised_rate": 0.4, "realised_rate_train": ..., "num_noisy": ...},
+                "realised_rate": 0.4, "realised_rate_train": ..., "num_noisy": ...,
+                "realised_rate_subset": ..., "num_noisy_subset": ...},  # train_subset only
       "epochs": [
         {"epoch": 1, "lr": ..., "train_loss": ..., "train_acc_noisy": ..., "train_acc_clean": ...,
-         "memorization": ...,       # share of mislabeled samples predicted as their wrong label
+         "memorization": ...,       # share of the training split's mislabeled samples
+                                    # predicted as their wrong (given) label during the epoch
          "val_acc_noisy": ...,      # accuracy on the noisy held-out split (model selection)
          "test_acc": ...,           # null at epochs not scored with test_eval=selected
          "weight_mean_clean": ..., "weight_mean_noisy": ...,
@@ -81,8 +83,9 @@ class EpochRow:
         train_loss: Mean training loss over the epoch's steps, weighted by batch size.
         train_acc_noisy: Training accuracy against the given (noisy) labels, during the epoch.
         train_acc_clean: Training accuracy against the clean labels, during the epoch.
-        memorization: Share of mislabeled samples predicted as their wrong label (None without
-            mislabeled samples).
+        memorization: Share of the training split's mislabeled samples predicted as their wrong
+            (given) label in the epoch, each as the network stood when its batch was trained on
+            (None without mislabeled samples).
         val_acc_noisy: Accuracy on the noisy held-out split (None without one).
         test_acc: Test accuracy (None at epochs not scored with ``test_eval=selected``).
         time_s: Training time of the epoch.
@@ -158,6 +161,9 @@ class NoiseSummary:
         realised_rate: Share of the whole training set's labels that differ from the clean ones.
         realised_rate_train: The same on the training split (without the validation split).
         num_noisy: Number of wrong labels in the whole training set.
+        realised_rate_subset: With ``train_subset``: the share of wrong labels in the subset
+            (both splits); absent from the record otherwise.
+        num_noisy_subset: With ``train_subset``: the number of wrong labels in the subset.
     """
 
     spec: str
@@ -167,10 +173,12 @@ class NoiseSummary:
     realised_rate: float
     realised_rate_train: float | None = None
     num_noisy: int | None = None
+    realised_rate_subset: float | None = None
+    num_noisy_subset: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``noise`` block."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The ``noise`` block (the subset keys only for a run with ``train_subset``)."""
+        return _block(self, ("realised_rate_subset", "num_noisy_subset"))
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,8 @@ class DataSummary:
         num_classes: K.
         augment: The augmentation used (``auto`` resolved).
         model: The model (``auto`` resolved; a user module's class name).
+        num_subset: With ``train_subset``: the subset's size (training plus validation split);
+            absent from the record otherwise.
     """
 
     source: str
@@ -195,10 +205,20 @@ class DataSummary:
     num_classes: int
     augment: str
     model: str
+    num_subset: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``data`` block."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The ``data`` block (``num_subset`` only for a run with ``train_subset``)."""
+        return _block(self, ("num_subset",))
+
+
+def _block(obj: Any, optional: tuple[str, ...]) -> dict[str, Any]:
+    # Keys added for an option stay out of the records of runs without it.
+    return {
+        f.name: getattr(obj, f.name)
+        for f in fields(obj)
+        if f.name not in optional or getattr(obj, f.name) is not None
+    }
 
 
 @dataclass(frozen=True)

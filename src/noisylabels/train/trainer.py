@@ -65,6 +65,8 @@ _ID_OMIT_AT_DEFAULT: dict[str, Any] = {
     "relabel": None,
     "edit_top": None,
     "relabel_confidence": 0.5,
+    "train_subset": None,
+    "subset_seed": 0,
 }
 
 
@@ -329,6 +331,8 @@ class RunState:
         data: The dataset.
         noise: The label-noise record (:class:`~noisylabels.noise.NoisyLabels`).
         device: The training device.
+        subset_positions: Sorted rows of the training set that ``train_subset`` drew (both
+            splits come from them), or None when the run uses the whole training set.
     """
 
     config: TrainConfig
@@ -367,6 +371,7 @@ class RunState:
     best_val_so_far: float = -math.inf
     kept_state: dict[str, torch.Tensor] | None = None
     label_edit: dict[str, Any] | None = None
+    subset_positions: torch.Tensor | None = None
 
     def autocast(self) -> Any:
         """bf16 autocast on CUDA when ``config.amp`` is set; a no-op context otherwise."""
@@ -447,6 +452,55 @@ def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
     )
 
 
+def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted rows of a class-stratified random subset of ``size`` of ``labels``' samples.
+
+    Class ``c`` of ``n_c`` samples gets ``floor(size * n_c / n)`` rows, and the remaining rows
+    go one each to the classes with the largest remainders (ties: lower class first), so the
+    subset keeps the class proportions to within one sample. The rows of each class are the
+    first of a permutation drawn with ``numpy.random.default_rng(seed)``, one class after another.
+
+    Example:
+        >>> stratified_subset(np.array([0, 0, 0, 0, 1, 1, 1, 1]), 4, seed=0).size
+        4
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(y)
+    quota = size * counts / len(y)
+    take = np.floor(quota).astype(np.int64)
+    extra = np.argsort(-(quota - take), kind="stable")[: size - int(take.sum())]
+    take[extra] += 1
+    rng = np.random.default_rng(seed)
+    rows = [rng.permutation(np.flatnonzero(y == c))[: take[c]] for c in range(len(counts))]
+    return np.sort(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)
+
+
+def subset_rows(config: TrainConfig, data: Any) -> np.ndarray | None:
+    """Rows of ``data``'s training set that a run of ``config`` uses (None: all of them).
+
+    With ``config.train_subset`` N: :func:`stratified_subset` of the dataset's (clean) labels
+    with ``config.subset_seed``.
+
+    Raises:
+        UsageError: N below twice the number of classes or above the training-set size.
+    """
+    n = config.train_subset
+    if n is None:
+        return None
+    check_subset_size(n, len(data.y_train), data.num_classes, config.dataset)
+    return stratified_subset(data.y_train.cpu().numpy(), n, config.subset_seed)
+
+
+def check_subset_size(n: int, n_train: int, num_classes: int, dataset: str) -> None:
+    """Raise :class:`UsageError` unless ``2 * num_classes <= n <= n_train``."""
+    if not 2 * num_classes <= n <= n_train:
+        raise UsageError(
+            f"train_subset={n} is outside {2 * num_classes}..{n_train} for {dataset} "
+            f"({num_classes} classes, {n_train} training samples): give at least 2 samples "
+            "per class and at most the training set"
+        )
+
+
 def prepare(
     config: TrainConfig,
     *,
@@ -506,10 +560,17 @@ def prepare(
         if label_edit is not None:
             label_edit["num_wrong_left"] = int(mislabeled[keep].sum())
 
+        # The noisy labels above are those of the whole training set, so a subset keeps them.
+        subset_np = subset_rows(cfg, data)
+        subset = None if subset_np is None else torch.as_tensor(subset_np, dtype=torch.long)
+        n_pool = len(y_clean) if subset is None else len(subset)
+
         # Noisy validation split: the honest basis for model selection (it carries the noise).
         split_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
-        perm = torch.randperm(len(y_clean), generator=split_gen)
-        n_val = int(round(cfg.val_fraction * len(y_clean)))
+        perm = torch.randperm(n_pool, generator=split_gen)
+        if subset is not None:
+            perm = subset[perm]
+        n_val = int(round(cfg.val_fraction * n_pool))
         val_idx, tr_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
         if keep is not None:  # excluded samples leave both splits; positions stay dataset rows
             val_idx, tr_idx = val_idx[keep[val_idx]], tr_idx[keep[tr_idx]]
@@ -618,6 +679,7 @@ def prepare(
         started_at=started_at,
         t_start=t_start,
         label_edit=label_edit,
+        subset_positions=subset,
     )
 
 
@@ -771,6 +833,13 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
         weights_hist = weight_histogram(run.sample_weights, run.train.mislabeled)
     noisy = run.noise
     n_test = run.x_test.shape[0]
+    subset_noise: dict[str, Any] = {}
+    if run.subset_positions is not None:
+        wrong = (run.noisy_labels != run.clean_labels)[run.subset_positions]
+        subset_noise = {
+            "realised_rate_subset": float(wrong.double().mean()),
+            "num_noisy_subset": int(wrong.sum()),
+        }
     record = RunRecord(
         schema=SCHEMA_VERSION,
         run_id=run_id(cfg),
@@ -788,6 +857,7 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
             realised_rate=float(noisy.realised_rate),
             realised_rate_train=float(run.train.mislabeled.float().mean()),
             num_noisy=int((run.noisy_labels != run.clean_labels).sum()),
+            **subset_noise,
         ),
         data=DataSummary(
             source=portable_source(run.data.source),
@@ -797,6 +867,7 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
             num_classes=run.data.num_classes,
             augment=run.augment,
             model=run.model_name,
+            num_subset=None if run.subset_positions is None else len(run.subset_positions),
         ),
         epochs=tuple(rows),
         final=FinalScores(
