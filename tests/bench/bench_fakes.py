@@ -28,9 +28,14 @@ def fake_record(cfg: TrainConfig) -> dict:
     epochs = [
         {
             "epoch": e,
-            "test_acc": acc - 0.1 * (EPOCHS - e),
-            "val_acc_noisy": (acc - 0.1 * (EPOCHS - e)) * (1 - rate),
+            "lr": 0.1,
             "train_loss": 1.0 / e,
+            "train_acc_noisy": 0.5,
+            "train_acc_clean": 0.5,
+            "memorization": None,
+            "val_acc_noisy": (acc - 0.1 * (EPOCHS - e)) * (1 - rate),
+            "test_acc": acc - 0.1 * (EPOCHS - e),
+            "time_s": 0.001,
         }
         for e in range(1, EPOCHS + 1)
     ]
@@ -51,6 +56,7 @@ def fake_record(cfg: TrainConfig) -> dict:
             "spec": cfg.noise,
             "kind": kind,
             "rate": rate,
+            "sampling": cfg.noise_sampling,
             "realised_rate": rate * (1 + 0.01 * cfg.seed),
         },
         "epochs": epochs,
@@ -59,6 +65,9 @@ def fake_record(cfg: TrainConfig) -> dict:
             "test_acc_selected": acc - 0.02,
             "selected_epoch": EPOCHS,
             "test_acc_best": acc + 0.01,
+            "train_time_s": 0.003,
+            "eval_time_s": 0.001,
+            "inference_ms_per_1000": 0.1,
         },
         "weights": weights,
         "wall_time_s": 0.01,

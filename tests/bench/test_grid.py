@@ -80,7 +80,7 @@ def test_normalised_grid_expands_to_the_same_runs(tmp_path):
         ({"methods": ["ce", "ce"]}, "have the same config"),
         ({"seeds": [0, "one"]}, "seeds must be a list of integers"),
         ({"seeds": [0, 0]}, "seed is listed twice"),
-        ({"noise": ["symmetric:1.4"]}, "rate 1.4 is outside [0, 1]"),
+        ({"noise": ["symmetric:1.4"]}, "rate 1.4 is outside the valid range [0, 1]"),
         ({"noise": ["symmetric:abc"]}, "is not a number"),
         ({"noise": []}, "noise is an empty list"),
         ({"datasets": ["digits"], "overrides": {"mnist": {"epochs": 1}}}, "overrides.mnist"),

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from noisylabels.bench.report import (
+    failed_runs,
     fmt_cell,
     load_reference,
     render_csv,
@@ -30,12 +31,17 @@ def rec(method, noise, seed, last, *, sel=None, best=None, realised=None, label=
             "spec": noise,
             "kind": kind,
             "rate": float(rate) if rate else (0.0 if noise == "clean" else None),
+            "sampling": "exact",
             "realised_rate": realised,
         },
         "final": {
             "test_acc_last": last,
             "test_acc_selected": last if sel is None else sel,
+            "selected_epoch": 1,
             "test_acc_best": last if best is None else best,
+            "train_time_s": 1.0,
+            "eval_time_s": 0.1,
+            "inference_ms_per_1000": 1.0,
         },
     }
 
@@ -98,7 +104,7 @@ def test_markdown_layout_and_failed_runs():
     retried = dict(rec("ce", "clean", 0, 0.0, label="CE"), status="failed", error="old")
     recs = [retried, *recs, failed]  # ce clean seed 0 failed once, then succeeded
     tables = summarise(recs, "last")
-    md = render_markdown(tables, failed=[failed])
+    md = render_markdown(tables, failed=failed_runs(recs))
     assert "### digits · symmetric noise" in md and "### digits · asymmetric noise" in md
     assert "| method | clean | 0.2 | 0.4 |" in md
     assert "| CE | 91.00 ± 1.41 (n=2) | — | 63.00 ± 3.61 |" in md
@@ -180,7 +186,7 @@ def test_setting_missing_from_an_older_record_counts_as_its_default():
 
 def test_named_noise_goes_to_other_table():
     recs = [rec("ce", "clean", 0, 0.9), rec("ce", "cifar10n-worst", 0, 0.6, dataset="cifar10")]
-    recs[1]["noise"] = {"spec": "cifar10n-worst", "kind": "cifar10n-worst", "rate": None}
+    recs[1]["noise"].update(spec="cifar10n-worst", kind="cifar10n-worst", rate=None)
     tables = summarise(recs, "last")
     assert [(t.dataset, t.kind) for t in tables] == [("digits", "clean"), ("cifar10", "other")]
     assert [c.key for c in tables[1].columns] == ["cifar10n-worst"]
@@ -311,3 +317,13 @@ def test_cli_report_seeds_filters_tables_and_says_so(tmp_path, capsys):
     assert main(["report", str(res), "--seeds", "3,"]) == 2
     err = capsys.readouterr().err
     assert "no record has seed 3" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_record_without_noise_block_is_grouped_by_its_parsed_spec():
+    # Records written before the noise block: config.noise parsed once, aliases resolved.
+    recs = [rec("ce", "symmetric:0.4", 0, 0.6), rec("ce", "symmetric:0.2", 1, 0.7)]
+    del recs[0]["noise"]
+    recs[0]["config"]["noise"] = "sym:0.4"
+    (t,) = summarise(recs, "last")
+    assert t.kind == "symmetric"
+    assert [c.spec for c in t.columns] == ["symmetric:0.2", "symmetric:0.4"]

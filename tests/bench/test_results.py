@@ -1,6 +1,7 @@
 import doctest
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from bench_fakes import fake_record
@@ -12,6 +13,7 @@ import noisylabels.bench.sweep
 from noisylabels.bench.grid import expand_grid
 from noisylabels.bench.results import ResultsStore, to_dataframe
 from noisylabels.errors import UsageError
+from noisylabels.train.record import RunRecord
 
 GRID = {
     "base": {"epochs": 1, "model": "mlp"},
@@ -52,8 +54,8 @@ def test_store_append_finished_ids_and_latest(tmp_path):
     assert store.finished_ids() == {recs[0]["run_id"]}
     assert store.finished_ids(include_failed=True) == {recs[0]["run_id"], recs[1]["run_id"]}
     store.append(recs[1])  # the retry succeeds: the ok record wins over the earlier failure
-    assert store.latest()[recs[1]["run_id"]]["status"] == "ok"
-    assert [r["run_id"] for r in store.records()] == [recs[i]["run_id"] for i in (0, 1, 1)]
+    assert store.latest()[recs[1]["run_id"]].ok
+    assert [r.run_id for r in store.records()] == [recs[i]["run_id"] for i in (0, 1, 1)]
     assert store.grid_path.name == "r.grid.yaml" and store.meta_path.name == "r.meta.json"
 
 
@@ -114,3 +116,26 @@ def test_to_dataframe_without_pandas_is_a_one_line_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
     with pytest.raises(UsageError, match=r"^to_dataframe needs pandas: pip install "):
         to_dataframe(records())
+
+
+COMMITTED = sorted(
+    p
+    for p in (Path(__file__).parents[2] / "benchmarks" / "results").glob("*.jsonl")
+    if not p.name.endswith(".floor.jsonl")
+)
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_store_reads_every_committed_results_file_as_run_records(path):
+    recs = ResultsStore(path).records()
+    assert recs and all(isinstance(r, RunRecord) for r in recs)
+    assert len(recs) == len(path.read_text().splitlines())
+    assert all(r.noise_spec is not None or r.noise.kind is None for r in recs if r.ok)
+
+
+def test_a_line_that_is_not_a_run_record_is_a_one_line_error_naming_the_file(tmp_path):
+    out = tmp_path / "r.jsonl"
+    rec = records()[0]
+    out.write_text(json.dumps(rec) + "\n" + json.dumps({**rec, "final": {"test_acc": 1}}) + "\n")
+    with pytest.raises(UsageError, match=r"r\.jsonl: run record \w+: not in the record format"):
+        ResultsStore(out).records()

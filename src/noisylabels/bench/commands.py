@@ -197,8 +197,8 @@ def _report(args: argparse.Namespace) -> int:
     from noisylabels.bench.plots import write_plots
     from noisylabels.bench.report import (
         failed_runs,
-        load_records,
         load_reference,
+        read_run_records,
         render_csv,
         render_markdown,
         select_seeds,
@@ -218,7 +218,7 @@ def _report(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for path in args.results:
-            records += load_records(path)
+            records += read_run_records(path)
     for w in caught:
         print(f"noisylabels report: warning: {w.message}", file=sys.stderr)
     if args.seeds is not None:

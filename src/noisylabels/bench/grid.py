@@ -283,6 +283,8 @@ def expand_grid(
         if m is not None and m.config:
             _validated({**base, **m.config}, f"{where}: methods[{i}] ({m.name}) config")
 
+    for noise in g.get("noise", []):
+        _check_noise_spec(noise, f"{where}: noise entry {noise!r}")
     seeds = g.get("seeds", [None])
     datasets = g.get("datasets", [None])
     noises = g.get("noise", [None])
@@ -306,8 +308,6 @@ def expand_grid(
                 d[key] = value
         desc = _describe(d)
         cfg = _validated(d, f"{where}: run ({desc})")
-        if noise is not None:
-            _check_noise_spec(noise, f"{where}: noise entry {noise!r}")
         # Names are checked once per config without the seed: one message per bad entry.
         name_key = run_id(cfg.replace(seed=0))
         if name_key not in checked:
@@ -342,15 +342,19 @@ def _validated(d: dict[str, Any], where: str) -> TrainConfig:
 
 
 def _check_noise_spec(spec: str, where: str) -> None:
-    kind, sep, rate = spec.partition(":")
-    if not sep or kind == "file":
+    """Parse a noise axis entry once (:meth:`NoiseSpec.parse`): kind and rate, before any run.
+
+    The config keeps the entry as written (the run id hashes it); ``file:`` entries are checked
+    when the run reads the file.
+    """
+    from noisylabels.noise import NoiseSpec
+
+    if spec.strip().lower().startswith("file:"):
         return
     try:
-        r = float(rate)
-    except ValueError:
-        raise UsageError(f"{where}: rate {rate!r} is not a number (e.g. symmetric:0.4)") from None
-    if not 0.0 <= r <= 1.0:
-        raise UsageError(f"{where}: rate {r} is outside [0, 1]")
+        NoiseSpec.parse(spec)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
 
 
 def parse_shard(text: str) -> tuple[int, int]:

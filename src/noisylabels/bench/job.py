@@ -15,7 +15,7 @@ from noisylabels.bench.grid import expand_grid, normalise_grid
 from noisylabels.bench.plots import plot_overview
 from noisylabels.bench.report import (
     failed_runs,
-    load_records,
+    read_run_records,
     render_csv,
     render_markdown,
     summarise,
@@ -98,7 +98,7 @@ def run_bench(
         threads=threads,
     )
     wanted = {r.run_id for r in runs}
-    records = [r for r in load_records(results) if r.get("run_id") in wanted]
+    records = [r for r in read_run_records(results) if r.run_id in wanted]
     tables = summarise(records, metric)
     md = render_markdown(tables, failed=failed_runs(records), heading_level=2)
     # The last-epoch table beside the selected one shows what selection hides: CE memorising.

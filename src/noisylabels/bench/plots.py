@@ -28,7 +28,11 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from noisylabels.bench.report import CLEAN, Table, noise_info, row_labels
-from noisylabels.bench.results import latest_by_run
+from noisylabels.bench.results import as_run_records, latest_by_run
+from noisylabels.train.record import RunRecord
+
+#: Records as :meth:`~noisylabels.bench.results.ResultsStore.records` reads them, or their JSON.
+Records = list[RunRecord] | list[dict[str, Any]]
 
 _DPI = 120
 
@@ -75,8 +79,8 @@ def _legend(ax: Axes, n: int) -> None:
         ax.legend(fontsize=8, frameon=False)
 
 
-def _ok_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in latest_by_run(records).values() if r.get("status") == "ok"]
+def _ok_records(records: Records) -> list[RunRecord]:
+    return [r for r in latest_by_run(as_run_records(records)).values() if r.ok]
 
 
 def plot_accuracy_vs_noise(
@@ -164,34 +168,31 @@ def _metric_short(metric: str) -> str:
     ]
 
 
-def _curves(
-    records: list[dict[str, Any]], dataset: str, spec: str
-) -> dict[str, dict[str, np.ndarray]]:
+def _curves(records: Records, dataset: str, spec: str) -> dict[str, dict[str, np.ndarray]]:
     """Map label -> {"epoch", "test_acc", "val_acc_noisy"} arrays, seeds stacked (NaN-padded)."""
     ok = _ok_records(records)
     labels = row_labels(ok)
     out: dict[str, dict[str, list]] = {}
     for i, rec in enumerate(ok):
-        cfg = rec.get("config") or {}
-        if cfg.get("dataset") != dataset or noise_info(rec)[2] != spec or not rec.get("epochs"):
+        if rec.config.get("dataset") != dataset or noise_info(rec)[2] != spec or not rec.epochs:
             continue
         d = out.setdefault(labels[i], {"runs": []})
-        d["runs"].append(rec["epochs"])
+        d["runs"].append(rec.epochs)
     result: dict[str, dict[str, np.ndarray]] = {}
     for label, d in out.items():
-        epochs = sorted({e["epoch"] for run in d["runs"] for e in run})
+        epochs = sorted({e.epoch for run in d["runs"] for e in run})
         pos = {e: k for k, e in enumerate(epochs)}
         arrays = {}
         for key in ("test_acc", "val_acc_noisy"):
             a = np.full((len(d["runs"]), len(epochs)), np.nan)
             for s, run in enumerate(d["runs"]):
                 for e in run:
-                    v = e.get(key)
+                    v = getattr(e, key)
                     if isinstance(v, int | float):
-                        a[s, pos[e["epoch"]]] = 100 * v
+                        a[s, pos[e.epoch]] = 100 * v
             # A run that scored the test set only at some epochs (test_eval: selected) has no
             # curve: joining its two points would draw a trajectory nobody measured.
-            if key == "test_acc" and any(any(e.get(key) is None for e in r) for r in d["runs"]):
+            if key == "test_acc" and any(any(e.test_acc is None for e in r) for r in d["runs"]):
                 a[:] = np.nan
             arrays[key] = a
         arrays["epoch"] = np.asarray(epochs)
@@ -228,7 +229,7 @@ def _curve_panel(
 
 
 def plot_learning_curves(
-    records: list[dict[str, Any]],
+    records: Records,
     dataset: str,
     spec: str,
     path: str | Path,
@@ -251,13 +252,13 @@ def plot_learning_curves(
     return _save(fig, path)
 
 
-def _weights(records: list[dict[str, Any]], dataset: str, spec: str) -> dict[str, dict]:
+def _weights(records: Records, dataset: str, spec: str) -> dict[str, dict]:
     ok = _ok_records(records)
     labels = row_labels(ok)
     out: dict[str, dict] = {}
     for i, rec in enumerate(ok):
-        cfg, w = rec.get("config") or {}, rec.get("weights")
-        if cfg.get("dataset") != dataset or noise_info(rec)[2] != spec or not w:
+        w = rec.weights
+        if rec.config.get("dataset") != dataset or noise_info(rec)[2] != spec or not w:
             continue
         bins = np.asarray(w.get("bins", []), dtype=float)
         clean = np.asarray(w.get("clean", []), dtype=float)
@@ -275,7 +276,7 @@ def _weights(records: list[dict[str, Any]], dataset: str, spec: str) -> dict[str
 
 
 def plot_weight_histograms(
-    records: list[dict[str, Any]], dataset: str, spec: str, path: str | Path
+    records: Records, dataset: str, spec: str, path: str | Path
 ) -> Path | None:
     """Histograms of last-epoch weights, clean vs mislabeled; None if no run has weights."""
     data = _weights(records, dataset, spec)
@@ -314,7 +315,7 @@ def plot_weight_histograms(
     return _save(fig, path)
 
 
-def plot_overview(records: list[dict[str, Any]], table: Table, spec: str, path: str | Path) -> Path:
+def plot_overview(records: Records, table: Table, spec: str, path: str | Path) -> Path:
     """One figure for one noise setting: accuracy per method (bars) and learning curves."""
     colors = _Colors()
     for row in table.rows:
@@ -358,7 +359,7 @@ def _save(fig: Any, path: str | Path) -> Path:
 
 
 def write_plots(
-    records: list[dict[str, Any]],
+    records: Records,
     tables: list[Table],
     out_dir: str | Path,
     *,
@@ -383,8 +384,8 @@ def write_plots(
     settings: dict[tuple[str, str], tuple[str, float]] = {}
     for r in _ok_records(records):
         kind, rate, spec = noise_info(r)
-        key = (str((r.get("config") or {}).get("dataset")), spec)
-        if curves_for is None or spec in curves_for or str(r["config"]["noise"]) in curves_for:
+        key = (str(r.config.get("dataset")), spec)
+        if curves_for is None or spec in curves_for or str(r.config.get("noise")) in curves_for:
             settings.setdefault(key, (kind, rate or 0.0))
     for ds, spec in sorted(settings, key=lambda k: (k[0], *settings[k])):
         stem = f"{_slug(ds)}_{_slug(spec)}"

@@ -19,9 +19,12 @@ the results file, so a second writer fails at once instead of interleaving lines
 process holding the lock writes the files: sweep workers, local or remote, hand their records
 to it.
 
-Reading: :meth:`ResultsStore.records` (dicts in file order), :meth:`ResultsStore.finished_ids`
-(the resume key set), :meth:`ResultsStore.sessions` and :meth:`ResultsStore.to_dataframe` (one
-row per record, or per epoch, with ``pip install 'noisylabels[pandas]'``).
+Reading: :meth:`ResultsStore.records` (typed :class:`~noisylabels.train.record.RunRecord`
+objects in file order, each read by the versioned :meth:`RunRecord.from_json
+<noisylabels.train.record.RunRecord.from_json>`), :meth:`ResultsStore.finished_ids` (the resume
+key set), :meth:`ResultsStore.sessions` and :meth:`ResultsStore.to_dataframe` (one row per
+record, or per epoch, with ``pip install 'noisylabels[pandas]'``). :func:`load_records` is the
+line reader below them: the JSON objects of the file, torn lines skipped.
 
 Example:
     >>> import tempfile, pathlib
@@ -39,7 +42,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from noisylabels.errors import UsageError
+from noisylabels.train.record import RunRecord
 
 if TYPE_CHECKING:
     import pandas
@@ -60,12 +64,14 @@ __all__ = [
     "ResultsStore",
     "ResultsWriter",
     "Session",
+    "as_run_records",
     "close_stale_sessions",
     "dumps_record",
     "finished_ids",
     "latest_by_run",
     "load_records",
     "parse_utc",
+    "read_run_records",
     "sidecar",
     "to_dataframe",
     "utc_now",
@@ -153,14 +159,38 @@ def load_records(path: str | Path, *, warn: bool = True) -> list[dict[str, Any]]
     return records
 
 
-def latest_by_run(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def as_run_records(records: Iterable[RunRecord | Mapping[str, Any]]) -> list[RunRecord]:
+    """``records`` as :class:`RunRecord` objects; JSON ones read by :meth:`RunRecord.from_json`.
+
+    Raises:
+        UsageError: A record that is not in the record format (one line naming it).
+    """
+    return [r if isinstance(r, RunRecord) else RunRecord.from_json(dict(r)) for r in records]
+
+
+def read_run_records(path: str | Path, *, warn: bool = True) -> list[RunRecord]:
+    """The run records of a results file, in file order, typed (:meth:`RunRecord.from_json`).
+
+    Torn lines are skipped as by :func:`load_records`.
+
+    Raises:
+        UsageError: The file cannot be read, or a line is not a run record (the message names
+            the file).
+    """
+    try:
+        return as_run_records(load_records(path, warn=warn))
+    except UsageError as e:
+        msg = str(e)
+        raise UsageError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+
+
+def latest_by_run(records: Iterable[RunRecord]) -> dict[str, RunRecord]:
     """One record per ``run_id``: the last ``ok`` record if any, else the last record."""
-    out: dict[str, dict[str, Any]] = {}
-    for i, rec in enumerate(records):
-        rid = rec.get("run_id") or f"?{i}"
-        prev = out.get(rid)
-        if prev is None or rec.get("status") == "ok" or prev.get("status") != "ok":
-            out[rid] = rec
+    out: dict[str, RunRecord] = {}
+    for rec in records:
+        prev = out.get(rec.run_id)
+        if prev is None or rec.ok or not prev.ok:
+            out[rec.run_id] = rec
     return out
 
 
@@ -191,12 +221,14 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 def to_dataframe(
-    records: Iterable[dict[str, Any]], *, epochs: bool = False, latest: bool = True
+    records: Iterable[RunRecord | Mapping[str, Any]], *, epochs: bool = False, latest: bool = True
 ) -> pandas.DataFrame:
     """Records as a pandas DataFrame (needs the ``pandas`` extra).
 
     Args:
-        records: Records as read by :func:`load_records`.
+        records: Records as :meth:`ResultsStore.records` reads them (JSON records are read
+            with :meth:`RunRecord.from_json`, so older records get the later config keys'
+            defaults).
         epochs: One row per (run, epoch) with the epoch's metrics as columns, instead of one
             row per run.
         latest: Keep one record per ``run_id`` (:func:`latest_by_run`), as the report does.
@@ -215,7 +247,8 @@ def to_dataframe(
         import pandas
     except ImportError:
         raise UsageError("to_dataframe needs pandas: pip install 'noisylabels[pandas]'") from None
-    recs = list(latest_by_run(records).values()) if latest else list(records)
+    typed = as_run_records(records)
+    recs = [r.to_json() for r in (latest_by_run(typed).values() if latest else typed)]
     rows: list[dict[str, Any]] = []
     for rec in recs:
         row = {k: rec.get(k) for k in _SCALARS}
@@ -434,11 +467,11 @@ class ResultsStore:
         with self.writer() as w:
             w.append(record)
 
-    def records(self, *, warn: bool = True) -> list[dict[str, Any]]:
-        """Every record in file order (see :func:`load_records`)."""
-        return load_records(self.path, warn=warn)
+    def records(self, *, warn: bool = True) -> list[RunRecord]:
+        """Every record in file order, typed (see :func:`read_run_records`)."""
+        return read_run_records(self.path, warn=warn)
 
-    def latest(self) -> dict[str, dict[str, Any]]:
+    def latest(self) -> dict[str, RunRecord]:
         """One record per run id (see :func:`latest_by_run`)."""
         return latest_by_run(self.records(warn=False))
 

@@ -43,9 +43,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from noisylabels.errors import UsageError
+
+if TYPE_CHECKING:
+    from noisylabels.noise.spec import NoiseSpec
 
 SCHEMA_VERSION = 1
 
@@ -323,6 +327,33 @@ class RunRecord:
         """True for a finished run."""
         return self.status == "ok"
 
+    @cached_property
+    def noise_spec(self) -> NoiseSpec | None:
+        """The run's label noise as a :class:`~noisylabels.noise.NoiseSpec` (parsed once).
+
+        Built from the recorded ``noise`` block (canonical kind, rate, sampling); a record
+        without one has its ``config.noise`` parsed, aliases resolved (``sym:0.4`` is
+        ``symmetric:0.4``). The seed is the run's noise seed. None for a saved noise file
+        (``file:``) and for a kind unknown to this process (a user kind registered elsewhere).
+        """
+        from noisylabels.noise.spec import NoiseSpec
+
+        cfg = self.config
+        seed = cfg.get("noise_seed")
+        seed = cfg.get("seed") if seed is None else seed
+        seed = seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else 0
+        sampling = cfg.get("noise_sampling") or "exact"
+        n = self.noise
+        try:
+            if n is not None and n.kind:
+                return NoiseSpec(n.kind, n.rate, sampling=n.sampling or sampling, seed=seed)
+            text = str(cfg.get("noise"))
+            if n is not None or text.strip().lower().startswith("file:"):
+                return None  # a noise file: the block has no kind
+            return NoiseSpec.parse(text, sampling=sampling, seed=seed)
+        except UsageError:
+            return None
+
     def to_json(self) -> dict[str, Any]:
         """The JSON record (a finished run's keys always all present, a failed run's only set)."""
         d: dict[str, Any] = {
@@ -376,6 +407,17 @@ class RunRecord:
                 f"run record {d.get('run_id')} has schema {schema!r}; this noisylabels reads "
                 f"schema <= {SCHEMA_VERSION}: upgrade noisylabels"
             )
+        try:
+            return cls._from_json(d, schema)
+        except (KeyError, TypeError, ValueError) as e:
+            what = f"missing key {e}" if isinstance(e, KeyError) else str(e)
+            raise UsageError(
+                f"run record {d.get('run_id')}: not in the record format ({what}); "
+                "records are the lines `noisylabels sweep` and `run()` write"
+            ) from None
+
+    @classmethod
+    def _from_json(cls, d: dict[str, Any], schema: int) -> RunRecord:
         noise = d.get("noise")
         data = d.get("data")
         final = d.get("final")

@@ -3,15 +3,17 @@
 :mod:`~noisylabels.bench.report.aggregate` groups records into tables,
 :mod:`~noisylabels.bench.report.reference` reads published numbers and places them beside ours,
 :mod:`~noisylabels.bench.report.render` writes Markdown and CSV. Records are read through
-:mod:`noisylabels.bench.results`.
+:mod:`noisylabels.bench.results` as typed :class:`~noisylabels.train.record.RunRecord` objects
+(a record in its JSON form, as :func:`~noisylabels.train.run` returns it, is read with
+:meth:`~noisylabels.train.record.RunRecord.from_json`).
 
 Example:
     >>> from noisylabels.bench.report import render_markdown, summarise
-    >>> rec = {"run_id": "a", "status": "ok", "label": "CE",
-    ...        "config": {"dataset": "digits", "noise": "symmetric:0.4", "seed": 0},
-    ...        "final": {"test_acc_selected": 0.8125}}
-    >>> print(render_markdown(summarise([rec])).splitlines()[6])
-    | CE | 81.25 |
+    >>> from noisylabels.train import TrainConfig, run
+    >>> rec = run(TrainConfig(dataset="moons", noise="symmetric:0.2", epochs=2, method="ce"))
+    >>> lines = render_markdown(summarise([rec])).splitlines()
+    >>> lines[0], lines[4], lines[-1]
+    ('### moons · symmetric noise', '| method | 0.2 |', '| *realised noise (%)* | 20.00 |')
 """
 
 from noisylabels.bench.report.aggregate import (
@@ -23,7 +25,6 @@ from noisylabels.bench.report.aggregate import (
     Table,
     failed_runs,
     noise_info,
-    parse_noise,
     rate_key,
     row_labels,
     select_seeds,
@@ -38,7 +39,7 @@ from noisylabels.bench.report.render import (
     render_markdown,
     sweep_info,
 )
-from noisylabels.bench.results import load_records
+from noisylabels.bench.results import load_records, read_run_records
 
 __all__ = [
     "CLEAN",
@@ -55,8 +56,8 @@ __all__ = [
     "load_records",
     "load_reference",
     "noise_info",
-    "parse_noise",
     "rate_key",
+    "read_run_records",
     "render_csv",
     "render_markdown",
     "row_labels",

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from noisylabels.bench.grid import method_display
-from noisylabels.bench.results import latest_by_run
+from noisylabels.bench.results import as_run_records, latest_by_run
 from noisylabels.errors import UsageError
-from noisylabels.train.record import migrate_config
+from noisylabels.train.record import RunRecord
 
 if TYPE_CHECKING:
     from noisylabels.bench.report.reference import Reference
@@ -43,39 +44,25 @@ NAMED = "other"
 ROW_INVARIANT = ("dataset", "noise", "noise_seed", "seed", "device", "data_root", "eval_batch_size")
 
 
-def parse_noise(spec: str) -> tuple[str, float | None]:
-    """``symmetric:0.4`` -> ``("symmetric", 0.4)``; ``clean`` -> ``("clean", 0.0)``.
+def noise_info(record: RunRecord) -> tuple[str, float | None, str]:
+    """``(table kind, rate, spec)`` of a record, from its :attr:`RunRecord.noise_spec`.
 
-    Anything else (``cifar10n-worst``, ``file:labels.npz``) is ``("other", None)``.
+    ``clean`` is ``("clean", 0.0, "clean")``; a kind with a rate is ``(kind, rate, spec)``
+    (``("symmetric", 0.4, "symmetric:0.4")``, aliases resolved); human noise, saved noise files
+    and anything else go to the ``other`` table with rate None. A kind unknown to this process
+    keeps the kind and rate its record names.
     """
-    if spec == CLEAN:
-        return CLEAN, 0.0
-    kind, sep, rate = spec.partition(":")
-    if sep and kind != "file":
-        try:
-            return kind, float(rate)
-        except ValueError:
-            pass
-    return NAMED, None
-
-
-def noise_info(record: dict[str, Any]) -> tuple[str, float | None, str]:
-    """``(kind, rate, spec)`` of a record, from its canonical ``noise`` block when present.
-
-    Falls back to parsing ``config.noise``; ``clean`` has rate 0, named noise rate None.
-    """
-    spec = str((record.get("config") or {}).get("noise"))
-    noise = record.get("noise") or {}
-    kind, rate = noise.get("kind"), noise.get("rate")
-    if isinstance(kind, str) and kind:
-        spec = str(noise.get("spec") or spec)
-        if kind == CLEAN:
+    spec = record.noise_spec
+    if spec is not None:
+        if spec.kind == CLEAN:
             return CLEAN, 0.0, CLEAN
-        if isinstance(rate, int | float):
-            return kind, float(rate), spec
-        return NAMED, None, spec
-    kind, rate = parse_noise(spec)
-    return kind, rate, spec
+        if spec.rate is None:
+            return NAMED, None, str(spec)
+        return spec.kind, spec.rate, str(spec)
+    n = record.noise
+    if n is not None and n.kind and isinstance(n.rate, int | float):
+        return n.kind, float(n.rate), n.spec
+    return NAMED, None, n.spec if n is not None else str(record.config.get("noise"))
 
 
 def rate_key(rate: float) -> str:
@@ -153,19 +140,22 @@ class Table:
         return next((c for c in self.columns if c.key == key), None)
 
 
-def row_labels(records: list[dict[str, Any]]) -> dict[int, str]:
-    """Row name of each record (by position in ``records``), split by differing settings."""
+def row_labels(records: list[RunRecord]) -> dict[int, str]:
+    """Row name of each record (by position in ``records``), split by differing settings.
+
+    Configs are compared as :meth:`RunRecord.from_json` migrated them (a setting added after a
+    run was recorded holds its default).
+    """
     base: dict[int, tuple[str, str]] = {}
     for i, rec in enumerate(records):
-        cfg = rec.get("config") or {}
-        base[i] = (str(cfg.get("dataset")), rec.get("label") or method_display(cfg))
+        base[i] = (str(rec.config.get("dataset")), rec.label or method_display(rec.config))
     # Which settings vary among the runs of one (dataset, label)?
     groups: dict[tuple[str, str], list[int]] = {}
     for i, key in base.items():
         groups.setdefault(key, []).append(i)
     out: dict[int, str] = {}
     for (_, label), idx in groups.items():
-        configs = [migrate_config(records[i].get("config") or {}) for i in idx]
+        configs = [records[i].config for i in idx]
         keys = sorted({k for c in configs for k in c} - set(ROW_INVARIANT))
         varying = [k for k in keys if len({_canon(c.get(k)) for c in configs}) > 1]
         for i, c in zip(idx, configs, strict=True):
@@ -186,14 +176,17 @@ def _short(v: Any) -> str:
     return str(v)
 
 
-def select_seeds(records: list[dict[str, Any]], seeds: list[int]) -> list[dict[str, Any]]:
+_R = TypeVar("_R", RunRecord, Mapping[str, Any])
+
+
+def select_seeds(records: list[_R], seeds: list[int]) -> list[_R]:
     """The records of the given seeds only.
 
     For a sweep whose last seed is still running: the complete seeds' tables, without cells
     that mix n and n + 1 seeds.
 
     Args:
-        records: Records as read by :func:`load_records`.
+        records: Records (:class:`RunRecord` or their JSON form).
         seeds: Training seeds (``config.seed``) to keep.
 
     Returns:
@@ -203,8 +196,9 @@ def select_seeds(records: list[dict[str, Any]], seeds: list[int]) -> list[dict[s
         UsageError: A seed that no record has (a typo would otherwise drop a column silently).
     """
 
-    def seed_of(r: dict[str, Any]) -> Any:
-        return (r.get("config") or {}).get("seed")
+    def seed_of(r: _R) -> Any:
+        config = r.config if isinstance(r, RunRecord) else r.get("config")
+        return (config or {}).get("seed")
 
     present = {seed_of(r) for r in records}
     missing = [s for s in seeds if s not in present]
@@ -219,7 +213,7 @@ def select_seeds(records: list[dict[str, Any]], seeds: list[int]) -> list[dict[s
 
 
 def summarise(
-    records: list[dict[str, Any]],
+    records: Iterable[RunRecord | Mapping[str, Any]],
     metric: str = "selected",
     reference: Reference | None = None,
 ) -> list[Table]:
@@ -229,7 +223,9 @@ def summarise(
     retried runs counts each run once.
 
     Args:
-        records: Records as read by :func:`load_records`.
+        records: Records as :meth:`~noisylabels.bench.results.ResultsStore.records` reads
+            them; JSON records (``run()``'s return value) are read with
+            :meth:`RunRecord.from_json`.
         metric: ``last``, ``selected`` or ``best``.
         reference: Published numbers to place beside ours.
 
@@ -239,14 +235,14 @@ def summarise(
     if metric not in METRICS:
         raise UsageError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     key = METRICS[metric][0]
-    ok = [r for r in latest_by_run(records).values() if r.get("status") == "ok"]
+    ok = [r for r in latest_by_run(as_run_records(records)).values() if r.ok]
     labels = row_labels(ok)
 
     # dataset -> kind -> Table; clean runs go to every kind of their dataset.
     tables: dict[str, dict[str, Table]] = {}
     clean: dict[str, list[int]] = {}
     for i, rec in enumerate(ok):
-        ds = str((rec.get("config") or {}).get("dataset"))
+        ds = str(rec.config.get("dataset"))
         kind, _, _ = noise_info(rec)
         tables.setdefault(ds, {})
         if kind == CLEAN:
@@ -257,10 +253,10 @@ def summarise(
         if not tables[ds]:
             tables[ds][CLEAN] = Table(dataset=ds, kind=CLEAN, metric=metric)
     for i, rec in enumerate(ok):
-        ds = str((rec.get("config") or {}).get("dataset"))
+        ds = str(rec.config.get("dataset"))
         kind, rate, spec = noise_info(rec)
         targets = tables[ds].values() if kind == CLEAN else [tables[ds][kind]]
-        value = (rec.get("final") or {}).get(key)
+        value = None if rec.final is None else getattr(rec.final, key)
         for t in targets:
             _add(t, labels[i], spec, kind, rate, rec, value)
 
@@ -278,7 +274,7 @@ def _add(
     spec: str,
     kind: str,
     rate: float | None,
-    rec: dict[str, Any],
+    rec: RunRecord,
     value: Any,
 ) -> None:
     key = CLEAN if kind == CLEAN else (spec if rate is None else rate_key(rate))
@@ -286,7 +282,7 @@ def _add(
     if col is None:
         col = Column(key=key, spec=spec, rate=rate)
         t.columns.append(col)
-    realised = (rec.get("noise") or {}).get("realised_rate")
+    realised = None if rec.noise is None else rec.noise.realised_rate
     if isinstance(realised, int | float):
         col.realised.append(float(realised))
     if row not in t.rows:
@@ -294,9 +290,9 @@ def _add(
     cell = t.cells.setdefault((row, key), Cell())
     if isinstance(value, int | float) and math.isfinite(value):
         cell.values.append(float(value))
-        cell.seeds.append(int((rec.get("config") or {}).get("seed", -1)))
+        cell.seeds.append(int(rec.config.get("seed", -1)))
 
 
-def failed_runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def failed_runs(records: Iterable[RunRecord | Mapping[str, Any]]) -> list[RunRecord]:
     """Runs whose latest record failed (no ``ok`` record for their ``run_id``)."""
-    return [r for r in latest_by_run(records).values() if r.get("status") != "ok"]
+    return [r for r in latest_by_run(as_run_records(records)).values() if not r.ok]

@@ -16,6 +16,7 @@ from typing import Any
 from noisylabels.bench.grid import method_display
 from noisylabels.bench.report.aggregate import METRICS, Cell, Table
 from noisylabels.bench.results import ResultsStore, latest_by_run
+from noisylabels.train.record import RunRecord
 
 
 def fmt_cell(cell: Cell | None, max_n: int) -> str:
@@ -60,7 +61,7 @@ def _fmt_with_ref(t: Table, row: str, key: str, bold: bool = False) -> str:
 def render_markdown(
     tables: list[Table],
     *,
-    failed: list[dict[str, Any]] | None = None,
+    failed: list[RunRecord] | None = None,
     title: str | None = None,
     heading_level: int = 2,
 ) -> str:
@@ -97,11 +98,11 @@ def render_markdown(
         lines.append("| run_id | dataset | noise | method | seed | error |")
         lines.append("|---|---|---|---|---:|---|")
         for r in failed:
-            cfg = r.get("config") or {}
-            label = r.get("label") or method_display(cfg)
+            cfg = r.config
+            label = r.label or method_display(cfg)
             lines.append(
-                f"| {r.get('run_id')} | {cfg.get('dataset')} | {cfg.get('noise')} | "
-                f"{_md_escape(label)} | {cfg.get('seed')} | {_md_escape(str(r.get('error')))} |"
+                f"| {r.run_id} | {cfg.get('dataset')} | {cfg.get('noise')} | "
+                f"{_md_escape(label)} | {cfg.get('seed')} | {_md_escape(str(r.error))} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -179,8 +180,8 @@ def sweep_info(results: str | Path) -> str | None:
     ran = [s for s in sessions if (s.get("ok") or 0) + (s.get("failed") or 0) > 0]
     last = (ran or sessions)[-1]
     recs = list(latest_by_run(store.records(warn=False)).values())
-    ok = sum(r.get("status") == "ok" for r in recs)
-    run_time = sum(float(r.get("wall_time_s") or 0.0) for r in recs)
+    ok = sum(r.ok for r in recs)
+    run_time = sum(float(r.wall_time_s or 0.0) for r in recs)
     m, v = last.get("machine") or {}, last.get("versions") or {}
     machine = f"{m.get('processor') or m.get('platform', '?')}, {m.get('cpu_count', '?')} cores"
     if m.get("cuda"):
