@@ -214,6 +214,7 @@ def _report(args: argparse.Namespace) -> int:
                 check_output_file(args.out / name, inputs=[*args.results, args.reference])
     if args.plots:
         check_output_dir(args.plots, option="--plots")
+    reference = load_reference(args.reference) if args.reference else None
     records = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -223,7 +224,6 @@ def _report(args: argparse.Namespace) -> int:
         print(f"noisylabels report: warning: {w.message}", file=sys.stderr)
     if args.seeds is not None:
         records = select_seeds(records, args.seeds)
-    reference = load_reference(args.reference) if args.reference else None
     tables = summarise(records, args.metric, reference)
     if not tables:
         raise UsageError(
