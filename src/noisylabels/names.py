@@ -16,9 +16,11 @@ METHODS = (
 )  # fmt: skip
 LOSSES = (
     "apl", "bitempered", "bootstrap_hard", "bootstrap_soft", "ce", "fl", "gce",
-    "label_smoothing", "mae", "nce", "nfl", "ngce", "nmae", "rce", "sce",
+    "label_smoothing", "mae", "nce", "nfl", "ngce", "nmae", "rce", "report-ce-over-entropy",
+    "report-ce-over-entropy-plus-ce", "report-dynamic-weight-ce", "report-focal",
+    "report-focal-plus-ce", "sce",
 )  # fmt: skip
-MODELS = ("apl-cnn", "cnn28", "mlp", "preact-resnet18", "seed-cnn")
+MODELS = ("apl-cnn", "cnn28", "mlp", "preact-resnet18", "report-code-cnn", "seed-cnn")
 
 
 def noise_kinds() -> list[str]:

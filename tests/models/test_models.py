@@ -10,6 +10,7 @@ SHAPES = {
     "cnn28": (1, 28, 28),
     "preact-resnet18": (3, 32, 32),
     "mlp": (2,),
+    "report-code-cnn": (3, 32, 32),
 }
 
 
@@ -73,3 +74,41 @@ def test_seeded_init_is_reproducible_and_distinct():
     c = get_model("seed-cnn", (3, 32, 32), 10, seed=2)
     pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+class _NotebookBaseline(torch.nn.Module):
+    # The student report's notebook's BaselineModel, restated layer by layer.
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(8, 16, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+            nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(64, 128, kernel_size=3, padding=1),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+        )
+        self.fc_layers = nn.Sequential(
+            nn.Linear(128 * 8 * 8, 512), nn.ReLU(inplace=True), nn.Linear(512, 10)
+        )
+
+    def forward(self, x):
+        return self.fc_layers(torch.flatten(self.features(x), 1))
+
+
+def test_report_code_cnn_is_the_notebook_model():
+    net = get_model("report-code-cnn", (3, 32, 32), 10, seed=3)
+    assert sum(p.numel() for p in net.parameters()) == 4_298_330
+    with torch.random.fork_rng(devices=[]):
+        ref = _NotebookBaseline()
+    ours, theirs = list(net.state_dict().values()), list(ref.state_dict().items())
+    assert [tuple(t.shape) for t in ours] == [tuple(t.shape) for _, t in theirs]
+    ref.load_state_dict({k: v for (k, _), v in zip(theirs, ours, strict=True)})
+    x = torch.randn(5, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(net(x), ref(x))
+    # Xavier-uniform linear weights: bound sqrt(6 / (fan_in + fan_out))
+    fc1 = net.classifier[1].weight
+    assert fc1.abs().max() <= (6 / (8192 + 512)) ** 0.5
+    assert fc1.abs().max() > 0.9 * (6 / (8192 + 512)) ** 0.5

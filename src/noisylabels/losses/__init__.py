@@ -54,6 +54,19 @@ from noisylabels.losses.nfl import NFLLoss, nfl_loss
 from noisylabels.losses.ngce import NGCELoss, ngce_loss
 from noisylabels.losses.nmae import NMAELoss, nmae_loss
 from noisylabels.losses.rce import RCE_CONSTANT, RCELoss, rce_loss
+from noisylabels.losses.report_code import (
+    REPORT_CODE_LOSSES,
+    ReportCEOverEntropyLoss,
+    ReportCEOverEntropyPlusCELoss,
+    ReportDynamicWeightCELoss,
+    ReportFocalLoss,
+    ReportFocalPlusCELoss,
+    report_ce_over_entropy_loss,
+    report_ce_over_entropy_plus_ce_loss,
+    report_dynamic_weight_ce_loss,
+    report_focal_loss,
+    report_focal_plus_ce_loss,
+)
 from noisylabels.losses.sce import SCELoss, sce_loss
 from noisylabels.registry import Registry
 
@@ -77,6 +90,9 @@ for _name, _cls in (
     ("apl", ActivePassiveLoss),
     ("bitempered", BiTemperedLoss),
 ):
+    LOSSES.register(_name)(_cls)
+# The student report's code, under names that say what it computes (not APL, not robust).
+for _name, _cls in REPORT_CODE_LOSSES.items():
     LOSSES.register(_name)(_cls)
 
 
@@ -169,6 +185,7 @@ __all__ = [
     "LOSSES",
     "PASSIVE_LOSSES",
     "RCE_CONSTANT",
+    "REPORT_CODE_LOSSES",
     "ActivePassiveLoss",
     "BiTemperedLoss",
     "BootstrapHardLoss",
@@ -184,6 +201,11 @@ __all__ = [
     "NGCELoss",
     "NMAELoss",
     "RCELoss",
+    "ReportCEOverEntropyLoss",
+    "ReportCEOverEntropyPlusCELoss",
+    "ReportDynamicWeightCELoss",
+    "ReportFocalLoss",
+    "ReportFocalPlusCELoss",
     "SCELoss",
     "apl_loss",
     "bitempered_loss",
@@ -205,6 +227,11 @@ __all__ = [
     "nmae_loss",
     "rce_loss",
     "reduce",
+    "report_ce_over_entropy_loss",
+    "report_ce_over_entropy_plus_ce_loss",
+    "report_dynamic_weight_ce_loss",
+    "report_focal_loss",
+    "report_focal_plus_ce_loss",
     "sce_loss",
     "soft_cross_entropy",
     "supports_soft_targets",

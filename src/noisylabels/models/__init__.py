@@ -7,6 +7,8 @@ name                    what
 ``apl-cnn``             the 8-layer CNN of the APL paper (Ma et al. 2020), widths 64/128/196
 ``cnn28``               a small CNN for 28x28 inputs (APL's MNIST model: conv32, conv64, FC 128)
 ``preact-resnet18``     PreAct ResNet-18 for 32x32 inputs (He et al. 2016), as in CIW/DivideMix
+``report-code-cnn``     the CNN the student report's code trains (conv 8/16/32/64/128, FC 512;
+                        4.3 M parameters), not the one its text describes (``seed-cnn``)
 ``mlp``                 a 2-hidden-layer MLP for feature vectors and tiny images (moons, digits)
 ======================  ==========================================================================
 
@@ -22,7 +24,7 @@ import torch
 from torch import nn
 
 from noisylabels.errors import UsageError
-from noisylabels.models.cnn import APLCNN, CNN28, SeedCNN
+from noisylabels.models.cnn import APLCNN, CNN28, ReportCodeCNN, SeedCNN
 from noisylabels.models.mlp import MLP
 from noisylabels.models.resnet import PreActResNet18
 from noisylabels.registry import Registry
@@ -33,6 +35,9 @@ MODELS.register("seed-cnn", help="student-report CNN: conv 3-8-16-32, FC, FC")(S
 MODELS.register("apl-cnn", help="APL paper 8-layer CNN (64/128/196, FC 256)")(APLCNN)
 MODELS.register("cnn28", help="small CNN for 28x28 inputs (conv32, conv64, FC 128)")(CNN28)
 MODELS.register("preact-resnet18", help="PreAct ResNet-18 for 32x32 inputs")(PreActResNet18)
+MODELS.register(
+    "report-code-cnn", help="the student report's code's CNN: conv 8-16-32-64-128, FC 512 (4.3 M)"
+)(ReportCodeCNN)
 MODELS.register("mlp", help="MLP with two hidden layers (moons, digits)")(MLP)
 
 
@@ -60,7 +65,9 @@ def get_model(name: str, in_shape: tuple[int, ...], num_classes: int, seed: int 
     if name == "auto":
         name = auto_model(in_shape)
     cls = MODELS.get(name)
-    image_only = name in ("seed-cnn", "apl-cnn", "cnn28", "preact-resnet18")
+    image_only = name in (
+        "seed-cnn", "apl-cnn", "cnn28", "preact-resnet18", "report-code-cnn"
+    )
     if image_only and len(in_shape) != 3:
         raise UsageError(
             f"model {name!r} needs image inputs (C, H, W); got shape {in_shape}; use mlp"
@@ -78,6 +85,7 @@ __all__ = [
     "MLP",
     "MODELS",
     "PreActResNet18",
+    "ReportCodeCNN",
     "SeedCNN",
     "auto_model",
     "get_model",

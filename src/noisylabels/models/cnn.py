@@ -123,3 +123,49 @@ class CNN28(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape ``(B, K)``."""
         return self.classifier(self.features(x))
+
+
+class ReportCodeCNN(nn.Module):
+    """The CNN the student report's code trains (not the one the report describes).
+
+    Five 3x3 conv layers (padding 1): 3->8, ReLU, 8->16, ReLU, 2x2 max-pool, 16->32, ReLU,
+    32->64, ReLU, 64->128 (no ReLU after it), 2x2 max-pool; then flatten, FC 8192->512, ReLU,
+    FC 512->K. Linear weights are Xavier-uniform and every other tensor keeps PyTorch's default
+    initialisation, as in that code. 4,298,330 parameters for 32x32x3 inputs and 10 classes
+    (the FC 8192->512 layer holds 4.19 M of them). ``seed-cnn`` is the model the report's text
+    describes.
+
+    Args:
+        in_shape: ``(C, H, W)`` of one input.
+        num_classes: Number of classes K.
+    """
+
+    def __init__(self, in_shape: tuple[int, ...], num_classes: int) -> None:
+        super().__init__()
+        c, h, w = in_shape
+        self.features = nn.Sequential(
+            nn.Conv2d(c, 8, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(128 * (h // 4) * (w // 4), 512),
+            nn.ReLU(inplace=True),
+            nn.Linear(512, num_classes),
+        )
+        for m in self.classifier:
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(B, K)``."""
+        return self.classifier(self.features(x))

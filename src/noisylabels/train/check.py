@@ -62,6 +62,17 @@ def check_config(cfg: TrainConfig) -> None:
                 class_map=class_map,
             )
             noise_rate = noisy.expected_rate
+    if cfg.batch_noise != "off":
+        from noisylabels.noise.batch import ReseededBatchNoise
+
+        if noise.lower().startswith("file:"):
+            raise UsageError(
+                f"batch_noise={cfg.batch_noise!r} re-applies noise to every batch; a noise "
+                "file fixes one label per sample: drop batch_noise or use noise uniform:RATE"
+            )
+        spec = NoiseSpec.parse(noise, sampling=cfg.noise_sampling, seed=0)
+        class_map = asymmetric_map(cfg.dataset) if cfg.dataset in DATASETS else None
+        ReseededBatchNoise(spec.kind, float(spec.rate or 0.0), k, 0, class_map)
     ctx = MethodContext(
         num_classes=k,
         num_train=100,

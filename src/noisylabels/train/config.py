@@ -40,6 +40,15 @@ class TrainConfig:
             (``cifar10n-worst``) or ``file:PATH`` (a saved noisy-label file).
         noise_sampling: ``exact`` (exactly round(rate*n_c) flips per class) or ``iid``.
         noise_seed: Seed of the label corruption; None means "same as ``seed``".
+        batch_noise: ``off`` (each training sample keeps one noisy label for the run), or the
+            student report's code's protocol (:mod:`noisylabels.noise.batch`): the training
+            labels stay clean and ``noise`` (``uniform:R``, ``asymmetric:R`` or ``clean``) is
+            re-applied to every batch from a generator restarted at ``noise_seed``, so the same
+            batch positions are corrupted in every batch. ``reseeded``: a fresh batch order
+            every epoch, so the corrupted samples change every epoch; ``reseeded-repeat-order``:
+            the order of the second epoch is repeated in every later epoch (what that code's
+            reseeding of torch's global generator does to its data loader), so the corrupted
+            samples of epoch 1 differ and are then fixed. The validation split keeps clean labels.
         method: Method preset or loss name (``ce``, ``nfl+rce``, ``ciw``, ``coteaching``, ...).
             Also accepted: a mapping of parts, ``{loss: {name: gce, q: 0.7}, weighting: {name:
             ciw, lam: 0.1}}`` (optionally with ``preset``; default ``standard``), or a
@@ -57,7 +66,11 @@ class TrainConfig:
         momentum: SGD momentum.
         nesterov: Nesterov momentum for SGD.
         weight_decay: L2 weight decay.
-        schedule: ``constant``, ``cosine``, ``step`` or ``onecycle``.
+        schedule: ``constant``, ``cosine``, ``step``, ``onecycle`` or ``cosine-epochs``
+            (cosine annealing with period ``t_max_epochs``, stepped once per epoch:
+            ``lr * (1 + cos(pi * epoch / t_max_epochs)) / 2`` for 0-based ``epoch``, like
+            ``torch.optim.lr_scheduler.CosineAnnealingLR`` stepped after each epoch).
+        t_max_epochs: Period of ``cosine-epochs`` in epochs (None: the run's ``epochs``).
         step_size: Epochs between decays for ``step``.
         gamma: Decay factor for ``step``.
         grad_clip: Max gradient norm, or None for no clipping.
@@ -92,6 +105,7 @@ class TrainConfig:
     noise: str = "symmetric:0.4"
     noise_sampling: str = "exact"
     noise_seed: int | None = None
+    batch_noise: str = "off"
     method: str = "ce"
     method_params: dict[str, Any] = field(default_factory=dict)
     model: str = "auto"
@@ -104,6 +118,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     schedule: str = "cosine"
     step_size: int = 30
+    t_max_epochs: int | None = None
     gamma: float = 0.1
     grad_clip: float | None = None
     val_fraction: float = 0.1
@@ -226,7 +241,9 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         # numbers (`epochs: true` is a typo, not one epoch).
         if isinstance(value, bool):
             raise ValueError
-        if isinstance(default, int) or key in ("noise_seed", "edit_top", "train_subset"):
+        if isinstance(default, int) or key in (
+            "noise_seed", "edit_top", "train_subset", "t_max_epochs"
+        ):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
             return int(value)
@@ -238,6 +255,9 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {key}={value!r} has the wrong type") from None
     return value
 
+
+#: Values of ``batch_noise``: off, or noise re-applied per batch (see :class:`TrainConfig`).
+BATCH_NOISE_MODES = ("off", "reseeded", "reseeded-repeat-order")
 
 #: Largest magnitude a float option may have: it must fit a float32 tensor scalar.
 FLOAT_MAX = 3.4e38
@@ -312,9 +332,16 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"lr must be > 0, got {cfg.lr}")
     if cfg.optimizer not in ("sgd", "adam"):
         raise UsageError(f"unknown optimizer {cfg.optimizer!r}; choose sgd or adam")
-    if cfg.schedule not in ("constant", "cosine", "step", "onecycle"):
+    if cfg.schedule not in ("constant", "cosine", "step", "onecycle", "cosine-epochs"):
         raise UsageError(
-            f"unknown schedule {cfg.schedule!r}; choose constant, cosine, step or onecycle"
+            f"unknown schedule {cfg.schedule!r}; choose constant, cosine, step, onecycle or "
+            "cosine-epochs"
+        )
+    if cfg.t_max_epochs is not None and cfg.t_max_epochs < 1:
+        raise UsageError(f"t_max_epochs must be >= 1 (or unset), got {cfg.t_max_epochs}")
+    if cfg.batch_noise not in BATCH_NOISE_MODES:
+        raise UsageError(
+            f"unknown batch_noise {cfg.batch_noise!r}; choose {', '.join(BATCH_NOISE_MODES)}"
         )
     if cfg.augment not in ("auto", "none", "flip", "crop", "crop+flip"):
         raise UsageError(

@@ -67,6 +67,8 @@ _ID_OMIT_AT_DEFAULT: dict[str, Any] = {
     "relabel_confidence": 0.5,
     "train_subset": None,
     "subset_seed": 0,
+    "batch_noise": "off",
+    "t_max_epochs": None,
 }
 
 
@@ -166,11 +168,13 @@ def train_one_epoch(
     source: CropFlipSource | RowSource | None = None,
     *,
     on_batch_end: Callable[[Any, Any, Any], None] | None = None,
+    relabel: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EpochStats:
     """One pass over ``train`` in seeded random order: slice, augment, normalise, step.
 
     Per-sample weights the method reports are written into ``weights_out`` by training-split
     position. ``on_batch_end(batch, out, state)`` is called after every optimiser step.
+    ``relabel`` (``batch_noise``) turns each batch's labels into the labels trained on.
     With a ``source`` (see :func:`~noisylabels.train.augment.batch_source`), slicing, cropping
     and flipping are one gather from it.
     """
@@ -196,7 +200,8 @@ def train_one_epoch(
             xb = train.x[idx]
             if aug != "none":
                 xb = augment(xb, aug, aug_gen)
-        batch = Batch(norm(xb), train.y[idx], idx)
+        yb = train.y[idx] if relabel is None else relabel(train.y[idx])
+        batch = Batch(norm(xb), yb, idx)
         state = StepState(epoch, global_step + i, num_epochs, steps)
         with autocast():
             out = method.step(batch, state)
@@ -233,6 +238,9 @@ def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]
         return lambda s: 1.0
     if cfg.schedule == "cosine":
         return lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total))
+    if cfg.schedule == "cosine-epochs":
+        period = cfg.t_max_epochs or cfg.epochs
+        return lambda s: 0.5 * (1.0 + math.cos(math.pi * (s // steps_per_epoch) / period))
     if cfg.schedule == "step":
         return lambda s: cfg.gamma ** ((s // steps_per_epoch) // max(1, cfg.step_size))
     # one-cycle: linear warm-up over the first 30% from lr/25 to lr, cosine down to lr/1e4.
@@ -372,6 +380,7 @@ class RunState:
     kept_state: dict[str, torch.Tensor] | None = None
     label_edit: dict[str, Any] | None = None
     subset_positions: torch.Tensor | None = None
+    batch_noise: Any = None
 
     def autocast(self) -> Any:
         """bf16 autocast on CUDA when ``config.amp`` is set; a no-op context otherwise."""
@@ -501,6 +510,31 @@ def check_subset_size(n: int, n_train: int, num_classes: int, dataset: str) -> N
         )
 
 
+def batch_noise_for(config: TrainConfig, data: Any) -> Any:
+    """The per-batch label corruption of ``batch_noise`` (a ``ReseededBatchNoise``).
+
+    Raises:
+        UsageError: A noise kind that cannot be re-applied per batch, or a noise file.
+    """
+    from noisylabels.noise import NoiseSpec
+    from noisylabels.noise.batch import ReseededBatchNoise
+
+    if config.noise.lower().startswith("file:"):
+        raise UsageError(
+            f"batch_noise={config.batch_noise!r} re-applies noise to every batch; a noise file "
+            "fixes one label per sample: drop batch_noise or use noise uniform:RATE"
+        )
+    spec = NoiseSpec.parse(config.noise, sampling=config.noise_sampling)
+    seed = config.seed if config.noise_seed is None else config.noise_seed
+    return ReseededBatchNoise(
+        spec.kind,
+        float(spec.rate or 0.0),
+        num_classes=data.num_classes,
+        seed=seed,
+        class_map=getattr(data, "asymmetric_map", None),
+    )
+
+
 def prepare(
     config: TrainConfig,
     *,
@@ -546,7 +580,13 @@ def prepare(
             cfg.dataset, root=cfg.data_root, **cfg.dataset_options
         )
         k = data.num_classes
-        noisy = noisy_labels_for(cfg, data)
+        batch_noise = None
+        if cfg.batch_noise != "off":
+            # The split keeps clean labels; the noise is applied to every batch instead.
+            batch_noise = batch_noise_for(cfg, data)
+            noisy = noisy_labels_for(cfg.replace(noise="clean"), data)
+        else:
+            noisy = noisy_labels_for(cfg, data)
         y_noisy = torch.as_tensor(np.asarray(noisy.noisy_labels), dtype=torch.long)
         y_clean = data.y_train.long()
         label_edit = None
@@ -680,6 +720,7 @@ def prepare(
         t_start=t_start,
         label_edit=label_edit,
         subset_positions=subset,
+        batch_noise=batch_noise,
     )
 
 
@@ -721,6 +762,9 @@ def fit(run: RunState, callbacks: Iterable[Callback] = ()) -> RunState:
             state = StepState(epoch, run.global_step, cfg.epochs, steps_per_epoch)
             method.train()
             method.on_epoch_start(state)
+            if cfg.batch_noise == "reseeded-repeat-order" and epoch >= 1:
+                # Every epoch after the first draws the same order (see TrainConfig.batch_noise).
+                run.order_gen.manual_seed(cfg.seed + 2_000_004)
             t0 = time.perf_counter()
             stats = train_one_epoch(
                 method,
@@ -740,6 +784,7 @@ def fit(run: RunState, callbacks: Iterable[Callback] = ()) -> RunState:
                 cfg.epochs,
                 run.source,
                 on_batch_end=on_batch,
+                relabel=run.batch_noise,
             )
             run.global_step += steps_per_epoch
             run.has_weights = run.has_weights or stats.has_weights
@@ -840,6 +885,30 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
             "realised_rate_subset": float(wrong.double().mean()),
             "num_noisy_subset": int(wrong.sum()),
         }
+    noise_summary = NoiseSummary(
+        spec=str(noisy.spec),
+        kind=getattr(noisy.spec, "kind", None),
+        rate=_noise_rate(noisy.spec),
+        sampling=getattr(noisy.spec, "sampling", cfg.noise_sampling),
+        realised_rate=float(noisy.realised_rate),
+        realised_rate_train=float(run.train.mislabeled.float().mean()),
+        num_noisy=int((run.noisy_labels != run.clean_labels).sum()),
+        **subset_noise,
+    )
+    if run.batch_noise is not None:
+        # Labels change batch by batch: the rates are those of one pass over the training
+        # split in its stored order, in batches of the run's size.
+        bn = run.batch_noise
+        share, changed = bn.realised_rate(run.train.clean, cfg.batch_size)
+        noise_summary = NoiseSummary(
+            spec=cfg.noise,
+            kind=bn.kind,
+            rate=bn.rate,
+            sampling=f"batch_noise {cfg.batch_noise}",
+            realised_rate=share,
+            realised_rate_train=share,
+            num_noisy=changed,
+        )
     record = RunRecord(
         schema=SCHEMA_VERSION,
         run_id=run_id(cfg),
@@ -849,16 +918,7 @@ def evaluate(run: RunState, callbacks: Iterable[Callback] = ()) -> dict[str, Any
         method_hparams=_jsonable(run.method.hparams()),
         versions=versions(),
         device=device_description(run.device),
-        noise=NoiseSummary(
-            spec=str(noisy.spec),
-            kind=getattr(noisy.spec, "kind", None),
-            rate=_noise_rate(noisy.spec),
-            sampling=getattr(noisy.spec, "sampling", cfg.noise_sampling),
-            realised_rate=float(noisy.realised_rate),
-            realised_rate_train=float(run.train.mislabeled.float().mean()),
-            num_noisy=int((run.noisy_labels != run.clean_labels).sum()),
-            **subset_noise,
-        ),
+        noise=noise_summary,
         data=DataSummary(
             source=portable_source(run.data.source),
             num_train=run.num_train,
