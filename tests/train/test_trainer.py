@@ -205,12 +205,14 @@ def test_test_eval_keeps_older_run_ids_and_rejects_unknown_modes():
     # Records written before test_eval existed hold no such key: their ids must not move.
     added = (
         "test_eval", "dataset_options", "exclude", "relabel", "edit_top", "relabel_confidence",
-        "train_subset", "subset_seed",
+        "train_subset", "subset_seed", "batch_noise", "t_max_epochs",
     )  # fmt: skip
     old = {k: v for k, v in TINY.to_dict().items() if k not in added}
     blob = json.dumps(old, sort_keys=True, separators=(",", ":"), default=str)
     assert run_id(TINY) == hashlib.sha1(blob.encode()).hexdigest()[:12]
     assert run_id(TINY.replace(test_eval="selected")) != run_id(TINY)
     assert run_id(TINY.replace(dataset_options={"seed": 1})) != run_id(TINY)
+    assert run_id(TINY.replace(batch_noise="reseeded")) != run_id(TINY)
+    assert run_id(TINY.replace(t_max_epochs=120)) != run_id(TINY)
     with pytest.raises(UsageError, match="test_eval"):
         TINY.replace(test_eval="sometimes")
