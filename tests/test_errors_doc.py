@@ -98,7 +98,46 @@ def hostile(tmp_path_factory) -> Path:
     bomb += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
     (d / "bomb.yaml").write_text("\n".join(bomb) + "\n")
     (d / "badrecord.jsonl").write_text('{"run_id": "x", "status": "ok", "config": 5}\n')
+    _checkpoints_and_logs(d)
+    _issue_files(d)
     return d
+
+
+def _checkpoints_and_logs(d: Path) -> None:
+    """``ck/``, ``logged/``: checkpoint and CSV log of ``train --epochs 1``; broken copies."""
+    import torch
+
+    argv = ["train", "--epochs", "1", "--checkpoint-every", "1", "--checkpoint-dir", str(d / "ck"),
+            "--log", "csv", "--out", str(d / "logged"), "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    (run,) = (d / "logged").iterdir()
+    (d / "logfile" / run.name).mkdir(parents=True)
+    (d / "logfile" / run.name / "csv").write_text("")
+    (d / "logfifo" / run.name / "csv").mkdir(parents=True)
+    os.mkfifo(d / "logfifo" / run.name / "csv" / "metrics.csv")
+    raw = (d / "ck" / "checkpoint.pt").read_bytes()
+    (d / "trunc.pt").write_bytes(raw[: len(raw) // 2])
+    ck = torch.load(d / "ck" / "checkpoint.pt", weights_only=True)
+    torch.save({**ck, "epoch": 7}, d / "edited.pt")
+
+
+def _issue_files(d: Path) -> None:
+    """``issues_*.csv``: issues files for ``digits`` (1438 training samples, 10 classes), each
+    with one fault; ``issues_given.csv`` is well formed but for labels other than the run's."""
+    head = "rank,index,given_label,given_class,suggested_label,suggested_class,suggested_prob," \
+        "score,flagged\n"  # fmt: skip
+    rows = {
+        "empty": "",
+        "given": "1,0,99,99,1,1,0.9,0.1,1\n",
+        "oob": "1,5000,0,0,1,1,0.9,0.1,1\n",
+        "neg": "1,-3,0,0,1,1,0.9,0.1,1\n",
+        "dup": "1,4,0,0,1,1,0.9,0.1,1\n2,4,0,0,1,1,0.9,0.1,1\n",
+        "float": "1,4.5,0,0,1,1,0.9,0.1,1\n",
+        "class": "1,4,0,0,10,10,0.9,0.1,1\n",
+        "nan": "1,4,0,0,1,1,nan,0.1,1\n",
+    }
+    for name, text in rows.items():
+        (d / f"issues_{name}.csv").write_text(head + text)
 
 
 @pytest.mark.parametrize(("what", "cmd", "message", "code"), ROWS, ids=[r[0] for r in ROWS])

@@ -64,7 +64,12 @@ def check_file_kind(path: str | os.PathLike[str], kind: str, what: str) -> None:
     raise DataError(f"{what} {p} is {found}; expected {fmt}")
 
 
-def torch_load(path: str | os.PathLike[str], what: str, safe_globals: Iterable[Any] = ()) -> Any:
+def torch_load(
+    path: str | os.PathLike[str],
+    what: str,
+    safe_globals: Iterable[Any] = (),
+    map_location: Any = "cpu",
+) -> Any:
     """``torch.load(path, weights_only=True)`` with only ``safe_globals`` added to torch's list.
 
     Args:
@@ -72,6 +77,7 @@ def torch_load(path: str | os.PathLike[str], what: str, safe_globals: Iterable[A
         what: What the file should be, for the messages.
         safe_globals: Extra functions/classes the file may reference (e.g. numpy's array
             rebuilding functions), passed to ``torch.serialization.safe_globals``.
+        map_location: Where the tensors go (``torch.load``'s argument).
 
     Raises:
         DataError: Not a PyTorch file, truncated, or referencing anything outside the allowed
@@ -91,7 +97,7 @@ def torch_load(path: str | os.PathLike[str], what: str, safe_globals: Iterable[A
         # torch warns about pickle protocols of hostile files; the error below says enough.
         with warnings.catch_warnings(), extra:
             warnings.simplefilter("ignore")
-            return torch.load(p, map_location="cpu", weights_only=True)
+            return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         m = re.search(r"Unsupported global: GLOBAL ([\w.]+)|but got <class '([\w.]+)'>", str(e))
         holds = (

@@ -53,6 +53,54 @@ def test_read_issues_rejects_other_csv(tmp_path):
         read_issues(tmp_path / "missing.csv")
 
 
+def test_labels_from_another_dataset_and_a_bad_top_are_errors():
+    y = np.array([0, 1, 2, 0, 1])
+    with pytest.raises(UsageError, match="index -1 is outside the 5 training samples"):
+        edit_labels(y, _issues([-1], [0], [0], [0.9], [True]), mode="exclude")
+    with pytest.raises(UsageError, match="suggested label 3, outside the 3 classes 0..2"):
+        edit_labels(y, _issues([2], [2], [3], [0.9], [True]), mode="relabel", num_classes=3)
+    iss = _issues([3, 1], [0, 1], [2, 2], [0.9, 0.8], [True, True])
+    for top in (-1, 3):
+        with pytest.raises(UsageError, match=r"--edit-top must be in 0..2 \(the rows of"):
+            edit_labels(y, iss, mode="exclude", top=top)
+    assert edit_labels(y, iss, mode="exclude", top=2)[0].tolist() == [1, 0, 1, 0, 1]
+
+
+HEADER = "rank,index,given_label,suggested_label,suggested_prob,flagged\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER, "has no rows"),
+        (HEADER + "1,0,1,2,nan,1\n", "row 1 has suggested_prob nan, not a probability in"),
+        (HEADER + "1,0,1,2,1.5,1\n", "row 1 has suggested_prob 1.5"),
+        (HEADER + "1,0,1,2,0.5,1\n2,4.0,1,2,0.5,1\n", "row 2 has index '4.0', not an integer"),
+        (HEADER + "1,0,1,2,0.5,1\n2,0,1,2,0.5,1\n", "index 0 appears more than once"),
+        (HEADER + "1,0,1,,0.5,1\n", "row 1 has suggested_label '', not an integer"),
+    ],
+    ids=["no-rows", "nan-prob", "prob-above-1", "float-index", "duplicate", "empty-cell"],
+)
+def test_read_issues_refuses_malformed_rows(tmp_path, text, message):
+    p = tmp_path / "issues.csv"
+    p.write_text(text)
+    with pytest.raises(UsageError, match=message):
+        read_issues(p)
+
+
+def test_read_issues_refuses_binary_and_special_files(tmp_path):
+    import os
+
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfeindex")
+    with pytest.raises(UsageError, match="is not UTF-8 text"):
+        read_issues(tmp_path / "bin.csv")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(UsageError, match="is not a regular file"):
+        read_issues(tmp_path / "fifo")  # would block forever if opened
+    with pytest.raises(UsageError, match="is a folder"):
+        read_issues(tmp_path)
+
+
 def test_train_exclude_and_relabel_end_to_end(tmp_path, capsys):
     det = tmp_path / "det"
     common = ["--dataset", "digits", "--noise", "symmetric:0.4", "--epochs", "2", "--lr", "0.2",

@@ -82,8 +82,77 @@ def test_resume_from_nothing_or_garbage_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no checkpoint"):
         run(BASE, resume=tmp_path / "absent")
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(UsageError, match="cannot read checkpoint"):
+    with pytest.raises(UsageError, match="is a text file; expected a PyTorch file"):
         run(BASE, resume=tmp_path)
+
+
+def _edited(tmp_path, change):
+    run(BASE.replace(epochs=1), callbacks=[Checkpoint(tmp_path / "ck")])
+    ck = torch.load(tmp_path / "ck" / "checkpoint.pt", weights_only=True)
+    change(ck)
+    torch.save(ck, tmp_path / "edited.pt")
+    return tmp_path / "edited.pt"
+
+
+def _narrow_first_matrix(ck):
+    modules = ck["method"]["attrs"]["_modules"]["__dict__"][0][1]["attrs"]["_modules"]
+    net = modules["__dict__"][0][1]["attrs"]
+    stack = [net]
+    while stack:  # the first 2-D parameter found in the network, one column less
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, torch.Tensor) and value.dim() == 2:
+                    node[key] = value[:, 1:]
+                    return
+                stack.append(value)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                if isinstance(value, torch.Tensor) and value.dim() == 2:
+                    node[i] = value[:, 1:]
+                    return
+                stack.append(value)
+    raise AssertionError("no weight matrix in the checkpoint")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda ck: ck.pop("optimizer"), "no 'optimizer'"),
+        (lambda ck: ck.update(epoch=7), "epoch 7 and 1 epoch rows, for a 1-epoch run"),
+        (lambda ck: ck.update(sample_weights=torch.ones(3)), r"\(3,\) sample weights"),
+        (_narrow_first_matrix, "a network weight of shape"),
+        (
+            lambda ck: ck.update(method={"__obj__": "noisylabels.outputs:os.system", "attrs": {}}),
+            "not a noisylabels class",
+        ),
+        (
+            lambda ck: ck.update(method={"__obj__": "builtins:eval", "attrs": {}}),
+            "only noisylabels classes are rebuilt",
+        ),
+    ],
+    ids=["missing-key", "epoch-beyond-run", "sample-weights", "weight-shape", "function", "eval"],
+)
+def test_an_edited_checkpoint_is_refused(tmp_path, change, message):
+    path = _edited(tmp_path, change)
+    with pytest.raises(UsageError, match=f"is damaged or was edited .*{message}"):
+        run(BASE.replace(epochs=1), resume=path)
+
+
+def test_a_pickle_that_runs_code_is_refused_by_our_message(tmp_path):
+    import os
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    (tmp_path / "checkpoint.pt").write_bytes(pickle.dumps({"format": 1, "x": Evil()}, 2))
+    with pytest.raises(UsageError) as err:
+        run(BASE.replace(epochs=1), resume=tmp_path)
+    assert "refused because loading it could run code" in str(err.value)
+    assert "weights_only" not in str(err.value)
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_checkpoint_interval_must_be_positive(tmp_path):

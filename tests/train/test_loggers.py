@@ -98,6 +98,24 @@ def test_cli_checkpoint_log_and_resume(tmp_path, capsys):
     assert _record(tmp_path)[1:] == (epochs, selected)
 
 
+def test_cli_a_finished_runs_log_and_checkpoint_are_never_replaced(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    assert _train(tmp_path, "--checkpoint-every", "1", "--checkpoint-dir", str(ck),
+                  "--log", "csv") == 0  # fmt: skip
+    folder, _, _ = _record(tmp_path)
+    log, saved = (folder / "csv" / "metrics.csv").read_text(), (ck / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert _train(tmp_path, "--log", "csv") == 2
+    assert "already holds the log of an earlier run" in capsys.readouterr().err
+    assert _train(tmp_path, "--checkpoint-every", "1", "--checkpoint-dir", str(ck)) == 2
+    assert f"go on from it with --resume {ck}" in capsys.readouterr().err
+    assert (folder / "csv" / "metrics.csv").read_text() == log
+    assert (ck / "checkpoint.pt").read_bytes() == saved
+    # Going on from the checkpoint keeps the log's epochs (all three: the run had finished).
+    assert _train(tmp_path, "--resume", str(ck), "--log", "csv", "--checkpoint-every", "1") == 0
+    assert (folder / "csv" / "metrics.csv").read_text() == log
+
+
 def test_cli_watch_flag_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     assert _train(tmp_path, "--log", "tensorboard") == 2

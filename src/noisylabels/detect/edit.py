@@ -46,11 +46,36 @@ class IssueList:
     flagged: np.ndarray
 
 
+def _column(rows: list[dict[str, str]], key: str, kind: type, p: Path) -> np.ndarray:
+    out = []
+    for i, r in enumerate(rows):
+        text = (r.get(key) or "").strip()
+        try:
+            out.append(kind(text))
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise UsageError(
+                f"{p}: row {i + 1} has {key} {text!r}, not {what}; give the issues.csv written "
+                "by noisylabels detect"
+            ) from None
+    return np.array(out, dtype=np.int64 if kind is int else np.float64)
+
+
 def read_issues(path: str | Path) -> IssueList:
-    """Read an ``issues.csv`` written by ``noisylabels detect`` (one-line errors when malformed)."""
-    p = Path(path)
+    """Read an ``issues.csv`` written by ``noisylabels detect`` (one-line errors when malformed).
+
+    Raises:
+        UsageError: Not a regular UTF-8 file, a missing column, no rows, a value that is not an
+            integer (indices, labels, ``flagged``) or a probability in [0, 1], or an index that
+            appears twice.
+    """
+    p = Path(path).expanduser()
+    fix = "give the issues.csv written by noisylabels detect"
+    if p.exists() and not p.is_file():
+        what = "a folder" if p.is_dir() else "not a regular file"
+        raise UsageError(f"issues file {p} is {what}; {fix}")
     try:
-        with open(p, newline="") as f:
+        with open(p, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             missing = [c for c in _NEEDED if c not in (reader.fieldnames or [])]
             if missing:
@@ -61,18 +86,35 @@ def read_issues(path: str | Path) -> IssueList:
             rows = list(reader)
     except OSError as e:
         raise UsageError(f"cannot read issues file {p}: {e.strerror}") from None
-    try:
-        cols = {
-            "index": np.array([int(r["index"]) for r in rows], dtype=np.int64),
-            "given": np.array([int(r["given_label"]) for r in rows], dtype=np.int64),
-            "suggested": np.array([int(r["suggested_label"]) for r in rows], dtype=np.int64),
-            "suggested_prob": np.array([float(r["suggested_prob"]) for r in rows]),
-            "flagged": np.array([int(r["flagged"]) != 0 for r in rows], dtype=bool),
-        }
-    except (TypeError, ValueError) as e:
-        raise UsageError(f"{p}: bad value in an issues row ({e})") from None
-    if len(np.unique(cols["index"])) != len(rows):
-        raise UsageError(f"{p}: an index appears more than once")
+    except UnicodeDecodeError as e:
+        raise UsageError(
+            f"issues file {p} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+            f"{e.start}); {fix}"
+        ) from None
+    except csv.Error as e:
+        raise UsageError(f"issues file {p} is not a readable CSV ({e}); {fix}") from None
+    if not rows:
+        raise UsageError(f"issues file {p} has no rows; {fix} (it lists every sample)")
+    cols = {
+        "index": _column(rows, "index", int, p),
+        "given": _column(rows, "given_label", int, p),
+        "suggested": _column(rows, "suggested_label", int, p),
+        "suggested_prob": _column(rows, "suggested_prob", float, p),
+        "flagged": _column(rows, "flagged", int, p) != 0,
+    }
+    prob = cols["suggested_prob"]
+    bad = np.flatnonzero(~((prob >= 0) & (prob <= 1)))  # NaN fails both comparisons
+    if bad.size:
+        raise UsageError(
+            f"{p}: row {bad[0] + 1} has suggested_prob {prob[bad[0]]}, not a probability in "
+            f"[0, 1]; {fix}"
+        )
+    values, counts = np.unique(cols["index"], return_counts=True)
+    if (counts > 1).any():
+        raise UsageError(
+            f"{p}: index {int(values[counts > 1][0])} appears more than once; each sample has "
+            "one row"
+        )
     return IssueList(str(p), **cols)
 
 
@@ -83,6 +125,7 @@ def edit_labels(
     mode: str,
     top: int | None = None,
     min_prob: float = 0.5,
+    num_classes: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Which samples to keep and which labels to train on after a detection.
 
@@ -95,14 +138,17 @@ def edit_labels(
             its suggested label when ``suggested_prob >= min_prob``; the rest keep theirs).
         top: Select the first ``top`` rows of the list instead of its ``flagged`` rows.
         min_prob: The confidence a suggestion needs for ``relabel``.
+        num_classes: The run's class count ``K``: every suggested label must be in
+            ``0..K-1`` (None: not checked).
 
     Returns:
         ``(keep, new_labels, info)``: a bool mask ``(N,)`` of samples to train on, the labels
         ``(N,)`` and a JSON-serialisable summary for the run's record.
 
     Raises:
-        UsageError: Unknown mode, an index outside the data, or a ``given_label`` that is not
-            the run's label (the file was made from other labels: other noise or seed).
+        UsageError: Unknown mode, an index outside the data, a suggested label outside
+            ``0..K-1``, ``top`` outside ``0..M``, or a ``given_label`` that is not the run's
+            label (the file was made from other labels: other noise or seed).
 
     Example:
         >>> import numpy as np
@@ -115,11 +161,25 @@ def edit_labels(
     y = np.asarray(labels, dtype=np.int64)
     if mode not in ("exclude", "relabel"):
         raise UsageError(f"unknown label edit {mode!r}; choose exclude or relabel")
-    if len(issues.index) and (issues.index.min() < 0 or issues.index.max() >= len(y)):
+    if top is not None and not 0 <= top <= len(issues.index):
         raise UsageError(
-            f"{issues.path}: index {int(issues.index.max())} is outside the {len(y)} training "
-            "samples; was it made from another dataset?"
+            f"--edit-top must be in 0..{len(issues.index)} (the rows of {issues.path}), got {top}"
         )
+    outside = np.flatnonzero((issues.index < 0) | (issues.index >= len(y)))
+    if outside.size:
+        raise UsageError(
+            f"{issues.path}: index {int(issues.index[outside[0]])} is outside the {len(y)} "
+            f"training samples (0..{len(y) - 1}); was it made from another dataset?"
+        )
+    if num_classes is not None:
+        sug = issues.suggested
+        wrong = np.flatnonzero((sug < 0) | (sug >= num_classes))
+        if wrong.size:
+            raise UsageError(
+                f"{issues.path}: sample {int(issues.index[wrong[0]])} has suggested label "
+                f"{int(sug[wrong[0]])}, outside the {num_classes} classes 0..{num_classes - 1}; "
+                "was it made from another dataset?"
+            )
     bad = np.flatnonzero(y[issues.index] != issues.given)
     if bad.size:
         i = int(issues.index[bad[0]])
@@ -129,8 +189,6 @@ def edit_labels(
             "--dataset, --noise and --seed"
         )
     if top is not None:
-        if top < 0:
-            raise UsageError(f"--edit-top must be >= 0, got {top}")
         chosen = np.zeros(len(issues.index), dtype=bool)
         chosen[:top] = True
     else:
@@ -155,12 +213,19 @@ def edit_labels(
     return keep, new, info
 
 
-def edit_from_config(config: Any, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+def edit_from_config(
+    config: Any, labels: np.ndarray, num_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """:func:`edit_labels` for a training config's ``exclude``/``relabel`` fields."""
     if config.exclude and config.relabel:
         raise UsageError("give either --exclude or --relabel, not both")
     mode = "exclude" if config.exclude else "relabel"
     issues = read_issues(config.exclude or config.relabel)
     return edit_labels(
-        labels, issues, mode=mode, top=config.edit_top, min_prob=config.relabel_confidence
+        labels,
+        issues,
+        mode=mode,
+        top=config.edit_top,
+        min_prob=config.relabel_confidence,
+        num_classes=num_classes,
     )

@@ -15,6 +15,7 @@ and only classes of the ``noisylabels`` package are rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from pathlib import Path
@@ -91,15 +92,26 @@ def _class(path: str) -> type:
     module, _, qualname = path.partition(":")
     if module.split(".")[0] != "noisylabels":
         raise UsageError(f"checkpoint holds a {path} object; only noisylabels classes are rebuilt")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        obj = None
+    # Only a class defined in the package: `noisylabels.x:os.system` names a function.
+    if not isinstance(obj, type) or obj.__module__ != module:
+        raise UsageError(f"checkpoint holds a {path} object, which is not a noisylabels class")
     return obj
 
 
 def _decode(enc: Any, target: Any) -> Any:
     """Restore ``enc`` into ``target`` where possible (in place: optimisers keep their params)."""
     if isinstance(enc, torch.Tensor):
+        if isinstance(target, torch.nn.Parameter) and target.shape != enc.shape:
+            raise UsageError(
+                f"a network weight of shape {tuple(enc.shape)} where this run's network has "
+                f"{tuple(target.shape)}"
+            )
         if (
             isinstance(target, torch.Tensor)
             and target.shape == enc.shape
@@ -198,8 +210,13 @@ def save_checkpoint(run: RunState, folder: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _checkpoint_file(where: str | os.PathLike[str]) -> Path:
-    p = Path(where)
+def checkpoint_file(where: str | os.PathLike[str]) -> Path:
+    """The checkpoint file of ``where``: ``where/checkpoint.pt`` for a folder, else ``where``.
+
+    Raises:
+        UsageError: There is no such regular file.
+    """
+    p = Path(where).expanduser()
     path = p / FILENAME if p.is_dir() else p
     if not path.is_file():
         raise UsageError(f"no checkpoint at {where}: expected a folder with {FILENAME} or the file")
@@ -209,44 +226,103 @@ def _checkpoint_file(where: str | os.PathLike[str]) -> Path:
 def load_checkpoint(run: RunState, where: str | os.PathLike[str]) -> RunState:
     """Put a freshly prepared ``run`` into the state saved in ``where`` (folder or file).
 
+    The file is read with ``torch.load(weights_only=True)``: a file that would run code, a
+    truncated file, and one whose content does not fit the run (edited, or of another network)
+    are refused with a one-line error, before training goes on.
+
     Raises:
-        UsageError: No checkpoint there, an unreadable file, or the checkpoint of another config.
+        UsageError: No checkpoint there, an unreadable or damaged file, or the checkpoint of
+            another config.
     """
+    from noisylabels.safeload import torch_load
     from noisylabels.train.trainer import run_id
 
-    path = _checkpoint_file(where)
-    try:
-        ck = torch.load(path, map_location=run.device, weights_only=True)
-    except Exception as e:  # any unreadable file is the same one-line error
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"cannot read checkpoint {path}: {first}") from None
+    path = checkpoint_file(where)
+    ck = torch_load(path, "checkpoint", map_location=run.device)
     if not isinstance(ck, dict) or ck.get("format") != FORMAT:
         raise UsageError(f"{path} is not a noisylabels checkpoint (format {FORMAT})")
-    if ck["run_id"] != run_id(run.config):
-        changed = sorted(k for k, v in run.config.to_dict().items() if ck["config"].get(k, v) != v)
+    if ck.get("run_id") != run_id(run.config):
+        saved = ck.get("config") if isinstance(ck.get("config"), dict) else {}
+        changed = sorted(k for k, v in run.config.to_dict().items() if saved.get(k, v) != v)
         raise UsageError(
-            f"checkpoint {path} is of another configuration (run {ck['run_id']}); it differs in "
-            f"{', '.join(changed) or 'its keys'}: resume with the same settings"
+            f"checkpoint {path} is of another configuration (run {ck.get('run_id')}); it differs "
+            f"in {', '.join(changed) or 'its keys'}: resume with the same settings"
+        )
+    try:
+        _restore(run, ck)
+    except (UsageError, KeyError, TypeError, ValueError, RuntimeError, AttributeError,
+            IndexError) as e:  # fmt: skip
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, KeyError):
+            text = f"no {text}"
+        raise UsageError(
+            f"checkpoint {path} is damaged or was edited ({text[:160]}); resume from an intact "
+            "checkpoint, or train without --resume"
+        ) from None
+    return run
+
+
+def _restore(run: RunState, ck: dict[str, Any]) -> None:
+    epoch, rows = ck["epoch"], ck["rows"]
+    if (
+        not isinstance(epoch, int)
+        or not 0 <= epoch <= run.config.epochs
+        or not isinstance(rows, list)
+        or len(rows) != epoch
+    ):
+        n = len(rows) if isinstance(rows, list) else "no list of"
+        raise ValueError(f"epoch {epoch!r} and {n} epoch rows, for a {run.config.epochs}-epoch run")
+    if ck["sample_weights"].shape != run.sample_weights.shape:
+        raise ValueError(
+            f"{tuple(ck['sample_weights'].shape)} sample weights for "
+            f"{tuple(run.sample_weights.shape)} training samples"
         )
     _decode(ck["method"], run.method)
     run.optimizer.load_state_dict(ck["optimizer"])
     run.scheduler.load_state_dict(ck["scheduler"])
-    run.order_gen.set_state(ck["rng"]["order"])
-    run.aug_gen.set_state(ck["rng"]["aug"])
+    run.order_gen.set_state(ck["rng"]["order"].cpu())
+    run.aug_gen.set_state(ck["rng"]["aug"].cpu())
     run.global_rng = ck["rng"]["global"].cpu()
     if "cuda" in ck["rng"] and run.device.type == "cuda":
         torch.cuda.set_rng_state(ck["rng"]["cuda"].cpu(), run.device)
-    run.epoch = ck["epoch"]
-    run.global_step = ck["global_step"]
-    run.rows = [EpochRow.from_json(r) for r in ck["rows"]]
-    run.has_weights = ck["has_weights"]
-    run.train_time = ck["train_time"]
-    run.eval_time = ck["eval_time"]
+    run.epoch = epoch
+    run.global_step = int(ck["global_step"])
+    run.rows = [EpochRow.from_json(r) for r in rows]
+    run.has_weights = bool(ck["has_weights"])
+    run.train_time = float(ck["train_time"])
+    run.eval_time = float(ck["eval_time"])
     run.last_test_eval_s = ck["last_test_eval_s"]
-    run.best_val_so_far = ck["best_val_so_far"]
-    run.kept_state = ck["kept_state"]
+    run.best_val_so_far = float(ck["best_val_so_far"])
+    kept = ck["kept_state"]
+    if kept is not None:
+        live = run.method.net.state_dict()
+        if set(kept) != set(live) or any(kept[k].shape != live[k].shape for k in live):
+            raise ValueError("the kept weights of the selected epoch do not fit the network")
+    run.kept_state = kept
     run.sample_weights.copy_(ck["sample_weights"])
-    return run
+
+
+def check_checkpoint_dir(folder: str | os.PathLike[str], resume: Any = None) -> Path:
+    """Check, before training, that checkpoints can go into ``folder`` and destroy nothing.
+
+    A folder that already holds a ``checkpoint.pt`` is refused unless it is the one being
+    resumed: writing there would replace the checkpoint of an earlier (maybe unfinished) run.
+    """
+    from noisylabels.outputs import check_output_dir, check_output_file
+
+    p = check_output_dir(folder, option="--checkpoint-dir")
+    existing = p / FILENAME
+    check_output_file(existing, option="--checkpoint-dir")
+    if existing.exists() and resume is not None:
+        with contextlib.suppress(UsageError):
+            if os.path.samefile(checkpoint_file(resume), existing):
+                return p
+    if existing.exists():
+        raise UsageError(
+            f"--checkpoint-dir {p} already holds {FILENAME} of an earlier run; go on from it "
+            f"with --resume {p}, or choose another folder"
+        )
+    return p
 
 
 class Checkpoint(Callback):

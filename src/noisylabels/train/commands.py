@@ -287,20 +287,29 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _watch_callbacks(args: argparse.Namespace, cfg: TrainConfig) -> list[Any]:
-    """Loggers and checkpoints asked for on the command line, in the run's folder by default."""
-    from noisylabels.train.checkpoint import Checkpoint
-    from noisylabels.train.loggers import make_logger
+    """Loggers and checkpoints asked for on the command line, in the run's folder by default.
+
+    Their folders are checked here, before training: a path that cannot be written, or that
+    holds the log or checkpoint of an earlier run (unless that run is resumed), is refused.
+    """
+    from noisylabels.train.checkpoint import Checkpoint, check_checkpoint_dir, checkpoint_file
+    from noisylabels.train.loggers import check_log_folder, make_logger
     from noisylabels.train.trainer import run_id
 
+    resume = checkpoint_file(args.resume) if args.resume else None
     folder = Path(args.out).expanduser() / run_folder_name(cfg, run_id(cfg))
     names: list[str] = []
     for item in args.log or []:
         names += [n.strip() for n in item.split(",") if n.strip()]
-    callbacks: list[Any] = [make_logger(n, folder) for n in dict.fromkeys(names)]
+    callbacks: list[Any] = []
+    for n in dict.fromkeys(names):
+        check_log_folder(n, folder, resuming=resume is not None)
+        callbacks.append(make_logger(n, folder))
     if args.checkpoint_dir and not args.checkpoint_every:
         raise UsageError("--checkpoint-dir needs --checkpoint-every N (epochs between saves)")
     if args.checkpoint_every:
-        where = args.checkpoint_dir or args.resume or folder / "checkpoint"
+        where = args.checkpoint_dir or (resume.parent if resume else folder / "checkpoint")
+        where = check_checkpoint_dir(where, resume)
         callbacks.append(Checkpoint(where, every=args.checkpoint_every))
     return callbacks
 

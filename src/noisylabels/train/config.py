@@ -355,6 +355,15 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError("give either exclude (--exclude) or relabel (--relabel), not both")
     if not 0.0 <= cfg.relabel_confidence <= 1.0:
         raise UsageError(f"relabel_confidence must be in [0, 1], got {cfg.relabel_confidence}")
+    if cfg.edit_top is not None and not (cfg.exclude or cfg.relabel):
+        raise UsageError(
+            "edit_top (--edit-top) selects rows of an issues file: give it with --exclude FILE "
+            "or --relabel FILE"
+        )
+    if cfg.relabel_confidence != TrainConfig.relabel_confidence and not cfg.relabel:
+        raise UsageError(
+            "relabel_confidence (--relabel-confidence) applies to --relabel FILE only"
+        )
     if cfg.data_root is not None and os.path.isfile(os.path.expanduser(cfg.data_root)):
         raise UsageError(
             f"data_root {cfg.data_root} is a file; give the folder that holds the dataset files"

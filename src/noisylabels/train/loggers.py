@@ -149,6 +149,32 @@ class TensorBoardLogger(Callback):
 LOGGERS = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}
 
 
+def check_log_folder(name: str, folder: str | os.PathLike[str], *, resuming: bool) -> Path:
+    """Check, before training, that logger ``name`` can write in ``folder/name``.
+
+    The folder must be (or become) a writable folder and its files regular files. A log already
+    there is refused unless the run is resumed (which keeps its epochs up to the checkpoint):
+    starting over would replace the log of an earlier run.
+    """
+    from noisylabels.outputs import check_output_dir, check_output_file
+
+    if name not in LOGGERS:
+        raise UsageError(f"unknown logger {name!r}; choose {' or '.join(LOGGERS)}")
+    option = f"--log {name}"
+    d = check_output_dir(Path(folder) / name, option=option)
+    if name == "csv":
+        files = [check_output_file(d / f, option=option) for f in ("metrics.csv", "weights.csv")]
+        old = [f for f in files if f.exists() and f.stat().st_size > 0]
+    else:
+        old = sorted(d.glob("events.out.tfevents.*")) if d.is_dir() else []
+    if old and not resuming:
+        raise UsageError(
+            f"{option}: {old[0]} already holds the log of an earlier run of this configuration; "
+            "keep it: train with another --out, go on with --resume, or delete it"
+        )
+    return d
+
+
 def make_logger(name: str, folder: str | os.PathLike[str]) -> Callback:
     """``csv``: a :class:`CSVLogger` in ``folder/csv``; ``tensorboard``: ``folder/tensorboard``."""
     if name not in LOGGERS:

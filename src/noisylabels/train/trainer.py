@@ -594,7 +594,7 @@ def prepare(
         if cfg.exclude or cfg.relabel:  # a detection's issues file: drop or relabel samples
             from noisylabels.detect.edit import edit_from_config
 
-            keep_np, edited, label_edit = edit_from_config(cfg, y_noisy.numpy())
+            keep_np, edited, label_edit = edit_from_config(cfg, y_noisy.numpy(), num_classes=k)
             y_noisy, keep = torch.as_tensor(edited), torch.as_tensor(keep_np)
         mislabeled = y_noisy != y_clean
         if label_edit is not None:
