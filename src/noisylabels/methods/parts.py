@@ -11,6 +11,13 @@
 
 A part is written ``{name: ciw, lam: 0.1}`` (or just its name); :func:`make_part` turns that
 into a :class:`Part`, converting the values to the types of the part's parameter dataclass.
+
+Each kind of part has a hook the training step calls, so a part registered from user code
+trains like a built-in one: a weighting part's ``build(ctx)`` returns a
+:class:`~noisylabels.weighting.base.SampleWeighting`, a mixup part's :meth:`MixupPart.build`
+a :class:`Mixer` (``mix(batch, state, generator) -> MixedBatch``) and a selection part's
+:meth:`SelectionPart.build` a :class:`Selector` (``select(losses, batch, state) -> mask``).
+The built-in mixups and co-teaching follow their official code inside their own steps.
 """
 
 from __future__ import annotations
@@ -18,15 +25,21 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, Protocol, get_type_hints, runtime_checkable
+
+import torch
 
 from noisylabels import losses
 from noisylabels.errors import UsageError
 from noisylabels.losses.apl import ACTIVE_LOSSES, PASSIVE_LOSSES, ActivePassiveLoss
 from noisylabels.params import METHOD_PARTS, build_params, coerce, field_types, non_default
 from noisylabels.registry import Registry
-from noisylabels.weighting.base import MethodContext
+from noisylabels.weighting.base import MethodContext, StepState
 from noisylabels.weighting.parts import WEIGHTINGS
+
+if TYPE_CHECKING:
+    from noisylabels.methods.base import Batch
+    from noisylabels.weighting.mixup import MixedBatch
 
 #: Share of the run that dynamic mixup spends in plain-mixup warm-up (official: 105 of 300).
 DYNAMIC_WARMUP_FRACTION = 105 / 300
@@ -134,9 +147,47 @@ def make_loss(name: str, params: Mapping[str, Any] | None = None) -> LossSpec:
 
 
 # -- mixup ---------------------------------------------------------------------------------------
+@runtime_checkable
+class Mixer(Protocol):
+    """What the training step needs from a registered mixup.
+
+    The step forwards the clean batch without gradient (for the logged logits and losses),
+    calls :meth:`mix`, trains on the mixed batch against its mixed targets, weighs the mixed
+    samples if the method has a weighting, and reduces with
+    :func:`~noisylabels.weighting.base.weighted_mean`.
+    """
+
+    def mix(self, batch: Batch, state: StepState, generator: torch.Generator) -> MixedBatch:
+        """The mixed batch: inputs and targets in component form.
+
+        Args:
+            batch: The clean batch (``x``, noisy labels ``y``, dataset ``index``).
+            state: Where training is (epoch, step).
+            generator: The method's seeded generator on the batch's device; draw every random
+                number from it.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class MixupPart:
-    """Base of a mixup's parameter dataclass; the base itself means no mixup."""
+    """Base of a mixup's parameter dataclass; the base itself means no mixup.
+
+    A registered subclass is a frozen dataclass whose fields are its parameters and whose
+    :meth:`build` returns the :class:`Mixer` the training step calls. The built-in mixups
+    (vanilla, the CIW modes, dynamic) are steps of their own and are not built this way.
+    """
+
+    def build(self, ctx: MethodContext) -> Mixer:
+        """The mixer of one run described by ``ctx``.
+
+        Raises:
+            UsageError: The subclass does not define it (nothing would mix the batches).
+        """
+        raise UsageError(
+            f"mixup part {type(self).__name__} has no training step: define build(ctx) "
+            "returning an object with mix(batch, state, generator) -> MixedBatch"
+        )
 
 
 #: Mixup parts by name: ``name -> MixupPart subclass``.
@@ -217,9 +268,46 @@ class DynamicMixup(MixupPart):
 
 
 # -- selection -----------------------------------------------------------------------------------
+@runtime_checkable
+class Selector(Protocol):
+    """What the training step needs from a registered sample selection.
+
+    The step computes the per-sample losses of one network, calls :meth:`select`, and
+    minimises the mean loss of the selected samples; the step's ``weights`` are the mask (1
+    selected, 0 dropped), as for co-teaching.
+    """
+
+    def select(self, losses: torch.Tensor, batch: Batch, state: StepState) -> torch.Tensor:
+        """Boolean mask ``(B,)`` of the samples to train on (at least one).
+
+        Args:
+            losses: Detached per-sample losses ``(B,)``.
+            batch: The batch (``x``, noisy labels ``y``, dataset ``index`` for per-sample
+                memory across epochs).
+            state: Where training is (epoch, step).
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class SelectionPart:
-    """Base of a sample selection's parameter dataclass; the base itself means none."""
+    """Base of a sample selection's parameter dataclass; the base itself means none.
+
+    A registered subclass is a frozen dataclass whose fields are its parameters and whose
+    :meth:`build` returns the :class:`Selector` the training step calls. Co-teaching trains two
+    networks with a step of its own and is not built this way.
+    """
+
+    def build(self, ctx: MethodContext) -> Selector:
+        """The selector of one run described by ``ctx``.
+
+        Raises:
+            UsageError: The subclass does not define it (nothing would select samples).
+        """
+        raise UsageError(
+            f"selection part {type(self).__name__} has no training step: define build(ctx) "
+            "returning an object with select(losses, batch, state) -> boolean mask"
+        )
 
 
 #: Sample-selection parts by name: ``name -> SelectionPart subclass``.
@@ -309,9 +397,11 @@ __all__ = [
     "DynamicMixup",
     "LabelSmoothingMixup",
     "LossSpec",
+    "Mixer",
     "MixupPart",
     "Part",
     "SelectionPart",
+    "Selector",
     "VanillaMixup",
     "WeightedMixup",
     "default_part",

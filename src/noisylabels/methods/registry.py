@@ -6,10 +6,12 @@
 for how part mappings and flat parameters compose) and builds it; ``build_method(spec, ctx,
 make_network)`` builds a spec directly. The parts decide the training step:
 
-* a ``selection`` (co-teaching) -> :class:`CoTeachingMethod` (any loss; no weighting or mixup);
+* selection ``coteaching`` -> :class:`CoTeachingMethod` (any loss; no weighting or mixup);
 * mixup ``dynamic`` -> :class:`DynamicMixupMethod` (cross entropy only);
 * otherwise -> :class:`StandardMethod`: the loss, the weighting (and CICW's class
-  reweighting) and the mixup of the spec, in one step.
+  reweighting), the mixup and a registered selection of the spec, in one step. A registered
+  mixup or selection reaches the step through its part's ``build(ctx)`` hook
+  (:class:`~noisylabels.methods.parts.Mixer`, :class:`~noisylabels.methods.parts.Selector`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from noisylabels.methods.parts import (
     CoTeaching,
     DynamicMixup,
     LabelSmoothingMixup,
+    Mixer,
     MixupPart,
+    Selector,
     VanillaMixup,
     WeightedMixup,
 )
@@ -99,9 +103,9 @@ def build_spec(
                 f"{where}: selection {sel.name!r} trains on the samples it selects; it does not "
                 f"combine with {' or '.join(others)}"
             )
-        if not isinstance(sel.params, CoTeaching):
-            raise UsageError(f"{where}: selection {sel.name!r} has no training step")
-        return _coteaching(spec, sel.params, ctx, make_network, where)
+        if isinstance(sel.params, CoTeaching):
+            return _coteaching(spec, sel.params, ctx, make_network, where)
+        return _standard(spec, ctx, make_network, where)
     if isinstance(mix.params, DynamicMixup):
         if spec.loss.name != "ce" or spec.loss.params or weighting.name != "none":
             raise UsageError(
@@ -150,7 +154,11 @@ def _standard(
         if isinstance(mix, LabelSmoothingMixup):
             kwargs["mixup_margin"] = mix.margin
     elif type(mix) is not MixupPart:
-        raise UsageError(f"{where}: mixup {spec.mixup.name!r} has no training step")
+        kwargs = dict(mixup=spec.mixup.name, mixer=_hook(mix, ctx, where, Mixer))
+    sel = spec.selection
+    if sel.name != "none":
+        kwargs["selection"] = sel.name
+        kwargs["selector"] = _hook(sel.params, ctx, where, Selector)
     return StandardMethod(
         make_network(),
         loss,
@@ -162,6 +170,21 @@ def _standard(
         loss_name=spec.loss.name,
         **kwargs,
     )
+
+
+def _hook(part: Any, ctx: MethodContext, where: str, protocol: type) -> Any:
+    """The :class:`Mixer` or :class:`Selector` a registered part's ``build(ctx)`` makes."""
+    try:
+        hook = part.build(ctx)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
+    if not isinstance(hook, protocol):
+        method = "mix" if protocol is Mixer else "select"
+        raise UsageError(
+            f"{where}: {type(part).__name__}.build(ctx) returned {type(hook).__name__}, "
+            f"which has no {method}() method"
+        )
+    return hook
 
 
 def _dynamic(

@@ -25,6 +25,7 @@ from torch import nn
 
 from noisylabels.errors import UsageError
 from noisylabels.methods.base import Batch, Method, StepOutput, StepState
+from noisylabels.methods.parts import Mixer, Selector
 from noisylabels.weighting.base import SampleWeighting, weighted_mean
 from noisylabels.weighting.cicw import ClassReweighting
 from noisylabels.weighting.mixup import (
@@ -72,7 +73,8 @@ class StandardMethod(Method):
             :class:`~noisylabels.weighting.CIWeighting`,
             :class:`~noisylabels.weighting.ConfidenceWeighting`, ...) or None.
         class_reweighting: CICW class reweighting or None.
-        mixup: None, ``"vanilla"`` or a weight-guided mode (needs ``weighting``).
+        mixup: None, ``"vanilla"`` or a weight-guided mode (needs ``weighting``); with
+            ``mixer``, the name of the registered mixup.
         mixup_alpha: Beta parameter of the mixing ratios.
         m_pow: Exponent on the weights that guide mixup (official ``m_pow``).
         mixup_margin: Margin of ``label_smoothing_w``'s min-max scaling (official 0.01).
@@ -84,6 +86,13 @@ class StandardMethod(Method):
         seed: Seed of the method's own draws (partners, ratios).
         name: Method name for :meth:`hparams`.
         loss_name: Loss name for :meth:`hparams`.
+        mixer: A registered mixup's :class:`~noisylabels.methods.parts.Mixer`: each step
+            trains on ``mixer.mix(batch, state, generator)`` as it would on a vanilla mixed
+            batch (clean forward for the logs, mixed loss, weights on the mixed batch).
+        selection: Name of the registered selection, for :meth:`hparams`.
+        selector: A registered selection's :class:`~noisylabels.methods.parts.Selector`: each
+            step minimises the mean loss of the samples ``selector.select`` keeps (not with
+            mixup or weighting).
 
     Example:
         >>> from noisylabels import losses
@@ -116,11 +125,21 @@ class StandardMethod(Method):
         seed: int = 0,
         name: str = "standard",
         loss_name: str | None = None,
+        mixer: Mixer | None = None,
+        selection: str | None = None,
+        selector: Selector | None = None,
     ) -> None:
         super().__init__([net])
         if mixup == "none":
             mixup = None
-        if mixup is not None and mixup not in MIXUP_MODES:
+        if selector is not None and (mixup is not None or mixer is not None or weighting):
+            raise UsageError(
+                "a sample selection trains on the samples it selects; it does not combine with "
+                "a mixup or a weighting"
+            )
+        if mixer is not None:
+            mixup = mixup or type(mixer).__name__
+        elif mixup is not None and mixup not in MIXUP_MODES:
             raise UsageError(
                 f"unknown mixup {mixup!r}; choose none or one of: {', '.join(MIXUP_MODES)}"
             )
@@ -145,6 +164,9 @@ class StandardMethod(Method):
         self.seed = int(seed)
         self.name = name
         self.loss_name = loss_name or type(loss).__name__
+        self.mixer = mixer
+        self.selector = selector
+        self.selection = selection or (type(selector).__name__ if selector else None)
         self._plain_ce = _is_plain_ce(loss)
         self._gens: dict[str, torch.Generator] = {}
 
@@ -206,6 +228,8 @@ class StandardMethod(Method):
 
     # -- the step -------------------------------------------------------------------------------
     def _mixup_mode(self, weighting_active: bool) -> str | None:
+        if self.mixer is not None:
+            return "registered"
         if self.mixup is None or self.mixup == "vanilla":
             return self.mixup
         if weighting_active:
@@ -227,6 +251,8 @@ class StandardMethod(Method):
         if mode is None:
             logits = net(x)
             per = self.per_sample_loss(logits, y, cls_on)
+            if self.selector is not None:
+                return self._selected(batch, state, logits, per)
             w = None
             if w_on:
                 assert self.weighting is not None
@@ -236,14 +262,17 @@ class StandardMethod(Method):
             )
 
         gen = self._gen(x.device)
-        if mode == "vanilla":
+        if mode in ("vanilla", "registered"):
             logits0 = per0 = None
             if self.clean_forward:
                 with torch.no_grad():
                     logits0 = net(x)
                     per0 = self.per_sample_loss(logits0, y, cls_on)
-            lam = self._draw_lam(x.shape[0], x.device)
-            mb = mixup(x, y, self.mixup_alpha, gen, lam=lam)
+            if self.mixer is not None:
+                mb = self.mixer.mix(batch, state, gen)
+            else:
+                lam = self._draw_lam(x.shape[0], x.device)
+                mb = mixup(x, y, self.mixup_alpha, gen, lam=lam)
             logits_m = net(mb.x)
             per_m = self.mixed_loss(logits_m, mb, cls_on)
             w = None
@@ -290,6 +319,24 @@ class StandardMethod(Method):
         loss = weighted_mean(per_m, wm)
         return StepOutput(loss, logits0.detach(), per0.detach(), w0, self._extras(state))
 
+    def _selected(
+        self, batch: Batch, state: StepState, logits: torch.Tensor, per: torch.Tensor
+    ) -> StepOutput:
+        """The mean loss of the samples the registered selector keeps; weights = the mask."""
+        assert self.selector is not None
+        keep = torch.as_tensor(self.selector.select(per.detach(), batch, state))
+        if keep.dtype != torch.bool or keep.shape != per.shape:
+            raise UsageError(
+                f"selection {self.selection!r}: select() must return a boolean mask of shape "
+                f"{tuple(per.shape)}, got {keep.dtype} of shape {tuple(keep.shape)}"
+            )
+        mask = keep.to(per.dtype)
+        # Mean over the kept samples, reduced like every step: w_i = 1[kept] * B / n_kept.
+        w = mask * (mask.numel() / mask.sum().clamp(min=1.0))
+        return StepOutput(
+            weighted_mean(per, w), logits.detach(), per.detach(), mask, self._extras(state)
+        )
+
     def hparams(self) -> dict[str, Any]:
         """Resolved hyperparameters: method, loss and its parameters, weighting, mixup."""
         out: dict[str, Any] = {"method": self.name, "loss": self.loss_name}
@@ -302,6 +349,14 @@ class StandardMethod(Method):
         if self.class_reweighting is not None:
             out.update(self.class_reweighting.hparams())
         out["mixup"] = self.mixup or "none"
+        for hook in (self.mixer, self.selector):
+            hook_hp = getattr(hook, "hparams", None)
+            if callable(hook_hp):
+                out.update(hook_hp())
+        if self.selection is not None:
+            out["selection"] = self.selection
+        if self.mixer is not None:
+            return out
         if self.mixup is not None:
             out.update(mixup_alpha=self.mixup_alpha, per_sample_lam=self.per_sample_lam)
             if self.mixup in WEIGHTED_MODES:
