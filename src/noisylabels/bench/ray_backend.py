@@ -95,7 +95,11 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
 
 
 class RayRunner:
-    """A connection to Ray that runs sweep runs as tasks (run_sweep checks the address first).
+    """A connection to Ray that runs sweep runs as tasks.
+
+    Built by :func:`~noisylabels.bench.sweep.run_sweep`, which checks the resource requests
+    (:func:`check_resources`) and the address (:func:`check_reachable`) before the results file
+    is touched.
 
     Args:
         address: A Ray cluster address (``auto``, ``ray://host:10001``), or None for a Ray in
@@ -108,7 +112,6 @@ class RayRunner:
     """
 
     def __init__(self, address: str | None, cpus_per_run: float, gpus_per_run: float) -> None:
-        check_resources(cpus_per_run, gpus_per_run)
         self.ray = ray = import_ray()
         self.cpus_per_run = cpus_per_run
         self.gpus_per_run = gpus_per_run
