@@ -336,7 +336,7 @@ class RunRecord:
         ``symmetric:0.4``). The seed is the run's noise seed. None for a saved noise file
         (``file:``) and for a kind unknown to this process (a user kind registered elsewhere).
         """
-        from noisylabels.noise.spec import NoiseSpec
+        from noisylabels.noise.spec import SAMPLINGS, NoiseSpec
 
         cfg = self.config
         seed = cfg.get("noise_seed")
@@ -346,7 +346,10 @@ class RunRecord:
         n = self.noise
         try:
             if n is not None and n.kind:
-                return NoiseSpec(n.kind, n.rate, sampling=n.sampling or sampling, seed=seed)
+                # A block's sampling may name a scheme outside NoiseSpec (per-batch noise):
+                # the spec then keeps the config's sampling.
+                own = n.sampling if n.sampling in SAMPLINGS else sampling
+                return NoiseSpec(n.kind, n.rate, sampling=own, seed=seed)
             text = str(cfg.get("noise"))
             if n is not None or text.strip().lower().startswith("file:"):
                 return None  # a noise file: the block has no kind
