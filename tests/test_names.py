@@ -69,3 +69,4 @@ def test_train_help_lists_the_names(capsys):
     for kind in ("symmetric", "pairflip", "cifar10n-worst"):
         assert kind in text
     assert "Peak learning rate" in text
+    assert ":mod:" not in text and ":class:" not in text and "``" not in text  # plain help

@@ -46,7 +46,13 @@ def field_help() -> dict[str, str]:
             out[key] += " " + line.strip()
         elif line.strip():
             key = None
-    return {k: v.replace("``", "").replace("%", "%%") for k, v in out.items()}
+    return {k: _plain(v).replace("%", "%%") for k, v in out.items()}
+
+
+def _plain(text: str) -> str:
+    """Docstring markup as plain help text: ``x`` -> x, :mod:`a.b` -> a.b, :class:`~a.B` -> B."""
+    text = re.sub(r":\w+:`(~?)([^`]+)`", lambda m: m[2].rsplit(".", 1)[-1] if m[1] else m[2], text)
+    return text.replace("``", "")
 
 
 def names_epilog() -> str:
