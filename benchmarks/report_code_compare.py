@@ -9,6 +9,11 @@ was trained with the report's CE/H + CE, so it is compared with that row's runs.
 
     python benchmarks/report_code_compare.py benchmarks/results/report_code_cifar10.jsonl \
         benchmarks/reference/student_report_code.yaml
+
+``--rows`` prints instead one table per noise kind of the given rows side by side, each
+``NAME|RESULTS.jsonl|LABEL`` (a grid row of a results file; its last-epoch test accuracy, mean ±
+std over seeds, and the number of seeds), or ``NAME|published|LABEL`` for a published row of the
+reference file.
 """
 
 from __future__ import annotations
@@ -51,11 +56,47 @@ def _cells(records: list[dict]) -> dict[tuple[str, str, str], list[float]]:
     return out
 
 
+LEVELS = ("clean", "0.1", "0.3", "0.6", "0.9")
+
+
+def _fmt(accs: list[float]) -> str:
+    if not accs:
+        return "—"
+    mean = statistics.fmean(accs)
+    if len(accs) == 1:
+        return f"{mean:.2f} (1)"
+    return f"{mean:.2f} ± {statistics.stdev(accs):.2f} ({len(accs)})"
+
+
+def rows_beside(specs: list[str], reference: str) -> None:
+    """One table per noise kind: the given rows (published or run) side by side."""
+    ref = load_reference(reference)
+    loaded: dict[str, dict] = {}
+    for kind in ("uniform", "asymmetric"):
+        print(f"\n#### {kind} noise: last-epoch test accuracy (%), mean ± std (seeds)\n")
+        print("| row | " + " | ".join(LEVELS) + " |")
+        print("|---|" + "---:|" * len(LEVELS))
+        for spec in specs:
+            name, source, label = spec.split("|")
+            if source == "published":
+                values = ref.tables.get(("cifar10", kind), {}).get(label, {})
+                cells = [f"{values[c]:.2f}" if c in values else "—" for c in LEVELS]
+            else:
+                if source not in loaded:
+                    loaded[source] = _cells(load_records(source))
+                cells = [_fmt(loaded[source].get((kind, label, c), [])) for c in LEVELS]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results", nargs="+", help="results JSONL file(s) of the grid")
+    ap.add_argument("results", nargs="*", help="results JSONL file(s) of the grid")
     ap.add_argument("reference", help="benchmarks/reference/student_report_code.yaml")
+    ap.add_argument("--rows", nargs="+", metavar="NAME|SOURCE|LABEL", help="rows side by side")
     args = ap.parse_args()
+    if args.rows:
+        rows_beside(args.rows, args.reference)
+        return
     records = [r for path in args.results for r in load_records(path)]
     cells = _cells(records)
     ref = load_reference(args.reference)
