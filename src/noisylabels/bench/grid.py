@@ -347,9 +347,9 @@ def _check_noise_spec(spec: str, where: str) -> None:
     The config keeps the entry as written (the run id hashes it); ``file:`` entries are checked
     when the run reads the file.
     """
-    from noisylabels.noise import NoiseSpec
+    from noisylabels.noise import NoiseSpec, noise_file
 
-    if spec.strip().lower().startswith("file:"):
+    if noise_file(spec) is not None:
         return
     try:
         NoiseSpec.parse(spec)

@@ -29,7 +29,7 @@ from noisylabels.noise.matrices import (
 )
 from noisylabels.noise.record import NoisyLabels
 from noisylabels.noise.sampling import confusion_T, sample_exact, sample_iid, sample_labels
-from noisylabels.noise.spec import NOISE_KINDS, NoiseSpec, register_kind
+from noisylabels.noise.spec import NOISE_KINDS, NoiseSpec, noise_file, register_kind
 
 __all__ = [
     "NOISE_KINDS",
@@ -47,6 +47,7 @@ __all__ = [
     "corrupt",
     "find_cifar10n",
     "instance_noise",
+    "noise_file",
     "pairflip_T",
     "read_cifar10n",
     "register_kind",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from noisylabels.errors import UsageError
 from noisylabels.outputs import check_output_file, write_with
+
+if TYPE_CHECKING:
+    from noisylabels.noise.spec import NoiseSpec
 
 DEFAULT_SPEC = "symmetric:0.4"
 FULL_MATRIX_MAX_K = 12  # larger T are summarised (diagonal + largest off-diagonal entries)
@@ -104,13 +108,13 @@ def format_T(T: np.ndarray, classes: Sequence[str], decimals: int = 3) -> list[s
 
 
 def _input_files(
-    source: str, noise_file: str | None, root: str | None, spec: str
+    source: str, noise_path: str | None, root: str | None, spec: NoiseSpec | None
 ) -> list[str | None]:
     """Files this command reads: the dataset, a ``file:`` noise file, human-noise labels."""
     import os
 
-    files: list[str | None] = [source, noise_file and os.path.expanduser(noise_file)]
-    if spec.strip().lower().startswith("cifar10n"):
+    files: list[str | None] = [source, noise_path and os.path.expanduser(noise_path)]
+    if spec is not None and spec.kind.startswith("cifar10n"):
         from noisylabels.data.paths import find_file
         from noisylabels.noise.human import CIFAR10N_FILES
 
@@ -124,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     from noisylabels.data import load_dataset
     from noisylabels.data.commands import data_overrides
     from noisylabels.noise.corrupt import corrupt
-    from noisylabels.noise.spec import NoiseSpec, takes_rate
+    from noisylabels.noise.spec import NoiseSpec, noise_file, takes_rate
 
     spec = _spec_text(args)
     label_file = None
@@ -134,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.out)  # before loading anything: a bad --out costs nothing
     # Parsed once here; a saved noise file (file:PATH) stays a string for corrupt to load.
     parsed: NoiseSpec | None = None
-    if not spec.strip().lower().startswith("file:"):
+    noise_path = noise_file(spec)
+    if noise_path is None:
         parsed = NoiseSpec.parse(spec, sampling=args.sampling or "exact", seed=args.seed)
     if parsed is not None and parsed.kind.startswith("cifar10n"):
         from noisylabels.data import cifar10n_file
@@ -148,8 +153,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         ds = load_dataset(args.dataset or "digits", args.root)
     if args.out:
-        noise_file = spec.strip()[5:] if spec.strip().lower().startswith("file:") else None
-        inputs = _input_files(ds.source, noise_file, args.root, spec)
+        inputs = _input_files(ds.source, noise_path, args.root, parsed)
         # A dataset given as a path (own data) is an input too; its source is a description.
         inputs += [args.dataset, getattr(args, "data", None)]
         check_output_file(args.out, inputs=inputs)

@@ -26,7 +26,7 @@ from noisylabels.noise.matrices import (
 )
 from noisylabels.noise.record import NoisyLabels
 from noisylabels.noise.sampling import confusion_T, sample_labels
-from noisylabels.noise.spec import NOISE_KINDS, NoiseSpec, register_kind
+from noisylabels.noise.spec import NOISE_KINDS, NoiseSpec, noise_file, register_kind
 
 
 @dataclass(frozen=True)
@@ -216,8 +216,9 @@ def corrupt(
         >>> res.realised_rate, res.num_noisy
         (0.4, 400)
     """
-    if isinstance(spec, str) and spec.strip().lower().startswith("file:"):
-        return apply_noise_file(os.path.expanduser(spec.strip()[5:]), labels, num_classes)
+    path = noise_file(spec) if isinstance(spec, str) else None
+    if path is not None:
+        return apply_noise_file(os.path.expanduser(path), labels, num_classes)
     if isinstance(spec, str):
         spec = NoiseSpec.parse(spec, sampling=sampling or "exact", seed=0 if seed is None else seed)
     elif not isinstance(spec, NoiseSpec):

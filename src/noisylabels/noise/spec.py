@@ -55,6 +55,17 @@ def register_kind(
     return deco
 
 
+def noise_file(spec: str) -> str | None:
+    """The path of a saved-noise spec ``file:PATH`` (as written, ``~`` not expanded), else None.
+
+    Example:
+        >>> noise_file("file:runs/labels.npz"), noise_file("symmetric:0.4")
+        ('runs/labels.npz', None)
+    """
+    text = str(spec).strip()
+    return text[5:] if text.lower().startswith("file:") else None
+
+
 def takes_rate(kind: str) -> bool:
     """Whether ``kind`` needs a rate (``symmetric:0.4``) or stands alone (``cifar10n-worst``)."""
     return canonical_kind(kind) not in _RATE_FREE

@@ -26,7 +26,7 @@ def check_config(cfg: TrainConfig) -> None:
     from noisylabels.methods import build_method
     from noisylabels.methods.base import MethodContext
     from noisylabels.models import get_model
-    from noisylabels.noise import NoiseSpec, corrupt
+    from noisylabels.noise import NoiseSpec, corrupt, noise_file
 
     validate(cfg)
     info = dataset_info(cfg.dataset, root=cfg.data_root, **cfg.dataset_options)
@@ -44,7 +44,7 @@ def check_config(cfg: TrainConfig) -> None:
     # Human and file noise get theirs from labels read at run time (always a share below 1); any
     # such share builds the method alike, so a stand-in validates it without reading data.
     noise_rate = 0.5
-    if not noise.lower().startswith("file:"):
+    if noise_file(noise) is None:
         spec = NoiseSpec.parse(noise, sampling=cfg.noise_sampling, seed=0)
         if spec.kind.startswith("cifar10n"):
             if cfg.dataset != "cifar10":
@@ -65,7 +65,7 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.batch_noise != "off":
         from noisylabels.noise.batch import ReseededBatchNoise
 
-        if noise.lower().startswith("file:"):
+        if noise_file(noise) is not None:
             raise UsageError(
                 f"batch_noise={cfg.batch_noise!r} re-applies noise to every batch; a noise "
                 "file fixes one label per sample: drop batch_noise or use noise uniform:RATE"

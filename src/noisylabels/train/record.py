@@ -336,7 +336,7 @@ class RunRecord:
         ``symmetric:0.4``). The seed is the run's noise seed. None for a saved noise file
         (``file:``) and for a kind unknown to this process (a user kind registered elsewhere).
         """
-        from noisylabels.noise.spec import SAMPLINGS, NoiseSpec
+        from noisylabels.noise.spec import SAMPLINGS, NoiseSpec, noise_file
 
         cfg = self.config
         seed = cfg.get("noise_seed")
@@ -351,7 +351,7 @@ class RunRecord:
                 own = n.sampling if n.sampling in SAMPLINGS else sampling
                 return NoiseSpec(n.kind, n.rate, sampling=own, seed=seed)
             text = str(cfg.get("noise"))
-            if n is not None or text.strip().lower().startswith("file:"):
+            if n is not None or noise_file(text) is not None:
                 return None  # a noise file: the block has no kind
             return NoiseSpec.parse(text, sampling=sampling, seed=seed)
         except UsageError:

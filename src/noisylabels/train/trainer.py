@@ -439,11 +439,11 @@ def noisy_labels_for(config: TrainConfig, data: Any) -> Any:
     :func:`~noisylabels.data.cifar10n_file`), never from the dataset's name.
     """
     from noisylabels.data import cifar10n_file
-    from noisylabels.noise import NoiseSpec, corrupt
+    from noisylabels.noise import NoiseSpec, corrupt, noise_file
 
     noise_seed = config.seed if config.noise_seed is None else config.noise_seed
     spec: Any = config.noise
-    if not config.noise.lower().startswith("file:"):
+    if noise_file(config.noise) is None:
         spec = NoiseSpec.parse(config.noise, sampling=config.noise_sampling, seed=noise_seed)
     # Instance-dependent noise reads the inputs as stored (images: raw 0-255 pixel values).
     features = data.x_train if getattr(spec, "kind", None) == "instance" else None
@@ -516,10 +516,10 @@ def batch_noise_for(config: TrainConfig, data: Any) -> Any:
     Raises:
         UsageError: A noise kind that cannot be re-applied per batch, or a noise file.
     """
-    from noisylabels.noise import NoiseSpec
+    from noisylabels.noise import NoiseSpec, noise_file
     from noisylabels.noise.batch import ReseededBatchNoise
 
-    if config.noise.lower().startswith("file:"):
+    if noise_file(config.noise) is not None:
         raise UsageError(
             f"batch_noise={config.batch_noise!r} re-applies noise to every batch; a noise file "
             "fixes one label per sample: drop batch_noise or use noise uniform:RATE"
