@@ -100,6 +100,7 @@ def hostile(tmp_path_factory) -> Path:
     (d / "badrecord.jsonl").write_text('{"run_id": "x", "status": "ok", "config": 5}\n')
     _checkpoints_and_logs(d)
     _issue_files(d)
+    _saved_models(d)
     return d
 
 
@@ -108,7 +109,8 @@ def _checkpoints_and_logs(d: Path) -> None:
     import torch
 
     argv = ["train", "--epochs", "1", "--checkpoint-every", "1", "--checkpoint-dir", str(d / "ck"),
-            "--log", "csv", "--out", str(d / "logged"), "--quiet", "--threads", "1"]  # fmt: skip
+            "--log", "csv", "--out", str(d / "logged"), "--save-model", str(d / "model"),
+            "--quiet", "--threads", "1"]  # fmt: skip
     assert main(argv) == 0
     (run,) = (d / "logged").iterdir()
     (d / "logfile" / run.name).mkdir(parents=True)
@@ -119,6 +121,40 @@ def _checkpoints_and_logs(d: Path) -> None:
     (d / "trunc.pt").write_bytes(raw[: len(raw) // 2])
     ck = torch.load(d / "ck" / "checkpoint.pt", weights_only=True)
     torch.save({**ck, "epoch": 7}, d / "edited.pt")
+
+
+def _saved_models(d: Path) -> None:
+    """``model_*/``: copies of the saved ``model/`` (as ``weights.pt``), each with one fault."""
+    import json
+
+    import torch
+
+    from noisylabels.models.saved import load_model
+
+    weights = {k: v.clone() for k, v in load_model(d / "model").state_dict().items()}
+    meta = {**json.loads((d / "model" / "model.json").read_text()), "weights": "weights.pt"}
+    first = next(iter(weights))
+    faults = {
+        "noweights": ({}, None),
+        "seedcnn": ({"model": "seed-cnn"}, weights),
+        "classes5": ({"classes": list("abcde")}, weights),
+        "classtext": ({"classes": "0123456789"}, weights),
+        "std0": ({"std": [0.0]}, weights),
+        "path": ({"weights": "../data.npz"}, weights),
+        "shape": ({}, {**weights, first: weights[first][..., :3]}),
+        "nan": ({}, {**weights, first: weights[first] * float("nan")}),
+        "evil": ({}, None),
+    }
+    for name, (change, state) in faults.items():
+        folder = d / f"model_{name}"
+        folder.mkdir()
+        (folder / "model.json").write_text(json.dumps({**meta, **change}))
+        if state is not None:
+            torch.save(state, folder / "weights.pt")
+    with open(d / "model_evil" / "weights.pt", "wb") as f:
+        pickle.dump({first: _Evil()}, f, protocol=2)
+    (d / "model_json").mkdir()
+    (d / "model_json" / "model.json").write_text("{not json")
 
 
 def _issue_files(d: Path) -> None:

@@ -10,6 +10,7 @@ file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import warnings
@@ -116,5 +117,8 @@ def torch_load(
         ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        why = "truncated or corrupt" if "zip" in first or isinstance(e, EOFError) else first[:120]
+        damaged = "zip" in first or isinstance(e, EOFError)
+        # torch's zip reader reports a file cut short as EINVAL from its read
+        damaged = damaged or (isinstance(e, OSError) and e.errno == errno.EINVAL)
+        why = "truncated or corrupt" if damaged else first[:120]
         raise DataError(f"cannot read {what} {p}: {why}") from None
