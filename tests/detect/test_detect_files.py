@@ -92,3 +92,77 @@ def test_own_data_flow_as_in_the_readme(tmp_path, capsys):
     pred = tmp_path / "pred.csv"
     assert main(["predict", "--model", str(model), "--data", str(root), "--out", str(pred)]) == 0
     assert len(list(csv.DictReader(open(pred)))) == 36  # every image of --data, not a split
+
+
+@pytest.fixture(scope="module")
+def shapes_model(tmp_path_factory):
+    """A model trained on an image folder of 3 classes (12 images each)."""
+    d = tmp_path_factory.mktemp("predict")
+    _image_folder(d / "shapes")
+    assert main(["train", "--data", str(d / "shapes"), "--epochs", "1", "--device", "cpu",
+                 "--quiet", "--out", str(d / "runs"),
+                 "--save-model", str(d / "model")]) == 0  # fmt: skip
+    return d
+
+
+def _predict(model, data, out, *extra):
+    assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(out),
+                 *extra]) == 0  # fmt: skip
+    return list(csv.DictReader(open(out)))
+
+
+def _class_of(path):
+    return ["circle", "square", "stripe"].index(path.split("/")[-2])
+
+
+def test_predict_names_each_image_by_its_path(shapes_model, tmp_path):
+    d = shapes_model
+    rows = _predict(d / "model", d / "shapes", tmp_path / "p.csv")
+    files = sorted(p.relative_to(d / "shapes").as_posix() for p in (d / "shapes").rglob("*.png"))
+    assert sorted(r["sample"] for r in rows) == files and len(files) == 36
+    # Each row's label is the class folder of the file it names: rows and files line up.
+    assert all(int(r["label"]) == _class_of(r["sample"]) for r in rows)
+    # ... and so do the predictions: the row of a file predicts what the file alone gives.
+    one = tmp_path / "one"
+    for c in ("circle", "square", "stripe"):  # the image, 3 times per class folder
+        (one / c).mkdir(parents=True)
+        for i in range(3):
+            (one / c / f"{i}.png").write_bytes((d / "shapes" / "stripe" / "005.png").read_bytes())
+    alone = _predict(d / "model", one, tmp_path / "one.csv")
+    (mine,) = [r for r in rows if r["sample"] == "stripe/005.png"]
+    assert {(r["predicted_label"], r["probability"]) for r in alone} == {
+        (mine["predicted_label"], mine["probability"])
+    }
+    test_rows = _predict(d / "model", d / "shapes", tmp_path / "t.csv", "--split", "test")
+    assert len(test_rows) == 6 and {r["sample"] for r in test_rows} < set(files)
+
+
+def test_predict_on_train_and_test_folders_names_both(shapes_model, tmp_path):
+    d = shapes_model
+    split = tmp_path / "split"
+    for f in (d / "shapes").rglob("*.png"):
+        part = "test" if f.stem.endswith(("0", "1")) else "train"
+        dest = split / part / f.parent.name / f.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(f.read_bytes())
+    rows = _predict(d / "model", split, tmp_path / "p.csv")
+    names = [r["sample"] for r in rows]
+    assert len(names) == 36 and {n.split("/")[0] for n in names} == {"train", "test"}
+    assert all(int(r["label"]) == _class_of(r["sample"]) for r in rows)
+
+
+def test_predict_names_table_rows(tmp_path):
+    rng = np.random.default_rng(2)
+    path = tmp_path / "t.csv"
+    labels = [i % 2 for i in range(30)]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "label"])
+        for y in labels:
+            w.writerow([*rng.normal(size=2).round(3), y])
+    assert main(["train", "--data", str(path), "--epochs", "1", "--device", "cpu", "--quiet",
+                 "--out", str(tmp_path / "runs"),
+                 "--save-model", str(tmp_path / "m")]) == 0  # fmt: skip
+    rows = _predict(tmp_path / "m", path, tmp_path / "p.csv")
+    assert sorted(r["sample"] for r in rows) == sorted(f"row {i + 1}" for i in range(30))
+    assert all(int(r["label"]) == labels[int(r["sample"][4:]) - 1] for r in rows)

@@ -276,6 +276,8 @@ def from_arrays(
     test_fraction: float = 0.2,
     seed: int = 0,
     source: str | None = None,
+    sample_names: Sequence[str] | None = None,
+    test_sample_names: Sequence[str] | None = None,
 ) -> DatasetBundle:
     """A dataset from arrays (numpy or torch), as :func:`~noisylabels.data.load_dataset` gives.
 
@@ -291,6 +293,9 @@ def from_arrays(
         test_fraction: Share of each class moved to the test split when no test set is given.
         seed: Seed of that split (``np.random.default_rng(seed)``; global RNG untouched).
         source: Where the data came from, for the record (default: a description of the call).
+        sample_names: A name for each row of ``x_train`` (a file path, a table row), carried
+            through the split into the bundle's ``sample_names``; None for none.
+        test_sample_names: The same for ``x_test`` (given with ``sample_names``).
 
     Returns:
         A :class:`~noisylabels.data.base.DatasetBundle` with ``mean``/``std`` computed on the
@@ -338,6 +343,9 @@ def from_arrays(
             raise UsageError(f"{name}: test_fraction must be in (0, 1), got {frac!r}")
         tr, te = stratified_split(ytr, float(frac), int(seed))
         xtr, xte, yte, ytr = xtr[tr], xtr[te], ytr[te], ytr[tr]
+        if sample_names is not None:
+            test_sample_names = [sample_names[i] for i in te]
+            sample_names = [sample_names[i] for i in tr]
         split_note = f"stratified split test_fraction={frac}, seed={seed}"
     if names is None:
         k = int(max(ytr.max(initial=-1), yte.max(initial=-1))) + 1
@@ -357,7 +365,20 @@ def from_arrays(
         source=source or f"from_arrays ({split_note})",
         mean=mean,
         std=std,
+        sample_names=_names(sample_names, test_sample_names, len(xtr), len(xte), name),
     )
+
+
+def _names(
+    train: Sequence[str] | None, test: Sequence[str] | None, n_train: int, n_test: int, name: str
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    if train is None:
+        return None
+    if test is None or len(train) != n_train or len(test) != n_test:
+        raise UsageError(
+            f"{name}: give one sample name per row of x_train and of x_test, or none"
+        )
+    return tuple(map(str, train)), tuple(map(str, test))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ class DatasetBundle:
         asymmetric_map: Class map of ``asymmetric`` noise; only the built-in ``cifar10``,
             ``cifar100`` and ``mnist`` have one (a dataset of your own files has None, whatever
             its name).
+        sample_names: For a dataset read from your own files, the name of every row of
+            ``x_train`` and of ``x_test``, in order: an image's path relative to the folder,
+            ``row N`` of a table (1 = its first data row), ``x_train[i]``/``x_test[i]`` of an
+            ``.npz``; None for the built-in datasets. ``noisylabels predict`` writes them.
     """
 
     name: str
@@ -52,6 +56,7 @@ class DatasetBundle:
     default_model: str | None = None
     default_augment: str | None = None
     asymmetric_map: ClassMap | None = None
+    sample_names: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
     @property
     def num_classes(self) -> int:

@@ -256,9 +256,10 @@ def load_image_folder(
     check_memory(len(files) * math.prod(shape), str(root))
     x = _decode_images(files, grey, size, shape)
     n = len(train.files)
-    kw: dict[str, Any] = {}
+    kw: dict[str, Any] = {"sample_names": [f.relative_to(root).as_posix() for f in train.files]}
     if test is not None:
-        kw = {"x_test": x[n:], "y_test": test.labels}
+        kw.update(x_test=x[n:], y_test=test.labels,
+                  test_sample_names=[f.relative_to(root).as_posix() for f in test.files])
     return from_arrays(
         x[:n], train.labels, classes=classes, name=name or _name(root),
         test_fraction=test_fraction, seed=seed, source=_source(root, test is not None,
@@ -399,7 +400,8 @@ def load_table(
     else:
         x, y, _ = _read_parquet(path, col)
     return from_arrays(x, y, name=name or _name(path), test_fraction=test_fraction, seed=seed,
-                       source=_source(path, False, test_fraction, seed))
+                       source=_source(path, False, test_fraction, seed),
+                       sample_names=[f"row {i + 1}" for i in range(len(y))])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,6 +445,8 @@ def load_npz(
         a["x_train"], a["y_train"], a.get("x_test"), a.get("y_test"), classes=classes,
         name=name or _name(path), test_fraction=test_fraction, seed=seed,
         source=_source(path, has_test, test_fraction, seed),
+        sample_names=[f"x_train[{i}]" for i in range(len(a["y_train"]))],
+        test_sample_names=[f"x_test[{i}]" for i in range(len(a["y_test"]))] if has_test else None,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -96,13 +95,14 @@ def _detect(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     import csv
+    import io
 
     import torch
 
     from noisylabels.data import load_dataset
     from noisylabels.errors import UsageError
     from noisylabels.models.saved import predict_saved, read_model_info
-    from noisylabels.outputs import check_output_file
+    from noisylabels.outputs import check_output_file, write_file
 
     meta = read_model_info(args.model)
     check_output_file(args.out, inputs=[args.model, args.data])
@@ -113,12 +113,14 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         data = load_dataset(args.dataset, root=args.root)
     split = args.split or ("all" if args.data else "test")
+    names = data.sample_names or ((), ())
     if split == "train":
-        x, y = data.x_train, data.y_train
+        x, y, ids = data.x_train, data.y_train, names[0]
     elif split == "test":
-        x, y = data.x_test, data.y_test
+        x, y, ids = data.x_test, data.y_test, names[1]
     else:
         x, y = torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test])
+        ids = names[0] + names[1]
     if list(data.classes) != list(meta["classes"]):
         print(
             "note: the data's class names differ from the model's; the label column uses the "
@@ -128,13 +130,17 @@ def _predict(args: argparse.Namespace) -> int:
     probs = predict_saved(args.model, x, device=args.device)
     pred = probs.argmax(1)
     classes = meta["classes"]
-    out = Path(args.out).expanduser()
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["index", "predicted_label", "predicted_class", "probability", "label"])
-        for i in range(len(pred)):
-            p = int(pred[i])
-            w.writerow([i, p, classes[p], f"{float(probs[i, p]):.6f}", int(y[i])])
+    # Your own files: each row names its sample (an image's path relative to the folder, a
+    # table row), so it matches the file whatever the split order; built-in datasets: the
+    # position in the split.
+    first = "sample" if ids else "index"
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    w.writerow([first, "predicted_label", "predicted_class", "probability", "label"])
+    for i in range(len(pred)):
+        p = int(pred[i])
+        w.writerow([ids[i] if ids else i, p, classes[p], f"{float(probs[i, p]):.6f}", int(y[i])])
+    out = write_file(args.out, text.getvalue())
     acc = float((pred == y.long()).float().mean()) if len(y) else float("nan")
     print(f"wrote {len(pred)} predictions to {out} (accuracy against the labels {100 * acc:.2f}%)")
     return 0
@@ -186,8 +192,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="predict with a model saved by train --save-model (writes a CSV)",
         description="Class predictions of a saved model (noisylabels train --save-model DIR) "
-        "on a dataset split; writes index, predicted label and class, its probability and the "
-        "data's own label.",
+        "on a dataset split; writes the sample (an image's path relative to the folder, or a "
+        "table row, for --data; the position in the split for --dataset), predicted label and "
+        "class, its probability and the data's own label.",
     )
     q.add_argument("--model", required=True, metavar="DIR", help="saved model folder")
     q.add_argument("--data", metavar="PATH", help="your own data (image folder, table, .npz)")
