@@ -8,7 +8,7 @@ A package whose modules need torch lists its public names as ordinary imports un
 :func:`lazy_imports` reads those import lines from the package's own source, and the first
 access to a name (``noisylabels.data.load_dataset``, ``from noisylabels.data import ...``)
 imports its module. Importing one light submodule (``noisylabels.train.config`` for the
-``train`` flags) then no longer drags in the trainer, models and torch.
+``train`` flags) then does not import the trainer, models and torch.
 """
 
 from __future__ import annotations

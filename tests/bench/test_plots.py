@@ -50,6 +50,11 @@ def test_curves_for_limits_settings_and_overview(tmp_path):
     ]
     p = plot_overview(recs, tables[0], "symmetric:0.4", tmp_path / "bench.png")
     assert p.stat().st_size > 5000
+    # An alias names the same setting (the spec is parsed as the tables parse it).
+    alias = write_plots(recs, tables, tmp_path / "alias", curves_for=["sym:0.4"])
+    assert sorted(p.name for p in alias if p.name.startswith("curves_")) == [
+        "curves_digits_symmetric_0.4.png"
+    ]
 
 
 def test_cli_report_plots(tmp_path, capsys):

@@ -358,6 +358,17 @@ def _save(fig: Any, path: str | Path) -> Path:
         plt.close(fig)
 
 
+def _canonical(spec: str) -> str:
+    """``sym:0.4`` -> ``symmetric:0.4`` (parsed once by NoiseSpec); other text as given."""
+    from noisylabels.errors import UsageError
+    from noisylabels.noise import NoiseSpec
+
+    try:
+        return str(NoiseSpec.parse(spec))
+    except UsageError:
+        return spec
+
+
 def write_plots(
     records: Records,
     tables: list[Table],
@@ -381,11 +392,13 @@ def write_plots(
                     t, out / f"acc_{_slug(t.dataset)}_{t.kind}.png", colors=colors
                 )
             )
+    # Specs as the tables name them: "sym:0.4" asks for the symmetric:0.4 curves.
+    wanted = None if curves_for is None else {_canonical(s) for s in curves_for} | set(curves_for)
     settings: dict[tuple[str, str], tuple[str, float]] = {}
     for r in _ok_records(records):
         kind, rate, spec = noise_info(r)
         key = (str(r.config.get("dataset")), spec)
-        if curves_for is None or spec in curves_for or str(r.config.get("noise")) in curves_for:
+        if wanted is None or spec in wanted or str(r.config.get("noise")) in wanted:
             settings.setdefault(key, (kind, rate or 0.0))
     for ds, spec in sorted(settings, key=lambda k: (k[0], *settings[k])):
         stem = f"{_slug(ds)}_{_slug(spec)}"

@@ -8,7 +8,7 @@ loss, a sample weighting, a mixup and a sample selection. It is parsed once, fro
   "weighting": {"name": "ciw", "lam": 0.5}}``; a part given without a name, or with the
   preset's name, keeps the preset's part and changes only the parameters given; a bare string
   (``weighting: ciw``) just names the part;
-* flat parameters (``{"lam": 0.1, "q": 0.7}``) are read as before parts existed: the weighting,
+* flat parameters (``{"lam": 0.1, "q": 0.7}``) are a shorthand for the parts: the weighting,
   mixup and selection parameters of the presets go to their part (``ciw_alpha`` is the CIW
   ``alpha``, ``mixup_alpha`` the mixup's ``alpha``, ``cls_div`` switches CIW to CICW) and
   everything else to the loss.
