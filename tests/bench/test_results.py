@@ -1,4 +1,3 @@
-import doctest
 import json
 import sys
 from pathlib import Path
@@ -6,10 +5,6 @@ from pathlib import Path
 import pytest
 from bench_fakes import fake_record
 
-import noisylabels.bench.grid
-import noisylabels.bench.report
-import noisylabels.bench.results
-import noisylabels.bench.sweep
 from noisylabels.bench.grid import expand_grid
 from noisylabels.bench.results import ResultsStore, to_dataframe
 from noisylabels.errors import UsageError
@@ -26,20 +21,6 @@ GRID = {
 
 def records():
     return [fake_record(s.config) | {"label": s.label} for s in expand_grid(GRID)]
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        noisylabels.bench.results,
-        noisylabels.bench.report,
-        noisylabels.bench.grid,
-        noisylabels.bench.sweep,
-    ],
-)
-def test_docstring_examples_run(module):
-    res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert res.attempted > 0 and res.failed == 0
 
 
 def test_store_append_finished_ids_and_latest(tmp_path):

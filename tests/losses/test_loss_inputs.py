@@ -1,8 +1,4 @@
-"""Bad inputs get a one-line UsageError; doctests of the loss modules run."""
-
-import doctest
-import importlib
-import pkgutil
+"""Bad inputs get a one-line UsageError."""
 
 import pytest
 import torch
@@ -57,18 +53,3 @@ def test_soft_cross_entropy_needs_float_target():
 
 def test_int32_targets_accepted():
     torch.testing.assert_close(L.ce_loss(X, Y.int()), L.ce_loss(X, Y))
-
-
-def test_doctests():
-    import noisylabels.losses as pkg
-
-    modules = [pkg] + [
-        importlib.import_module(f"{pkg.__name__}.{m.name}")
-        for m in pkgutil.iter_modules(pkg.__path__)
-    ]
-    attempted = 0
-    for mod in modules:
-        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-        assert result.failed == 0, mod.__name__
-        attempted += result.attempted
-    assert attempted >= 20
