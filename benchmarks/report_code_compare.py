@@ -12,8 +12,8 @@ was trained with the report's CE/H + CE, so it is compared with that row's runs.
 
 ``--rows`` prints instead one table per noise kind of the given rows side by side, each
 ``NAME|RESULTS.jsonl|LABEL`` (a grid row of a results file; its last-epoch test accuracy, mean ±
-std over seeds, and the number of seeds), or ``NAME|published|LABEL`` for a published row of the
-reference file.
+std over seeds, and the number of seeds; a file that does not exist yet counts as no runs), or
+``NAME|published|LABEL`` for a published row of the reference file.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections import defaultdict
+from pathlib import Path
 
 from noisylabels.bench.report.reference import load_reference
 from noisylabels.bench.results import load_records
@@ -82,8 +83,9 @@ def rows_beside(specs: list[str], reference: str) -> None:
                 values = ref.tables.get(("cifar10", kind), {}).get(label, {})
                 cells = [f"{values[c]:.2f}" if c in values else "—" for c in LEVELS]
             else:
-                if source not in loaded:
-                    loaded[source] = _cells(load_records(source))
+                if source not in loaded:  # a results file not (yet) written: no runs
+                    exists = Path(source).is_file()
+                    loaded[source] = _cells(load_records(source)) if exists else {}
                 cells = [_fmt(loaded[source].get((kind, label, c), [])) for c in LEVELS]
             print(f"| {name} | " + " | ".join(cells) + " |")
 
