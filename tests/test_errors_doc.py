@@ -101,6 +101,7 @@ def hostile(tmp_path_factory) -> Path:
     _checkpoints_and_logs(d)
     _issue_files(d)
     _saved_models(d)
+    _own_data_faults(d, rng)
     return d
 
 
@@ -121,6 +122,31 @@ def _checkpoints_and_logs(d: Path) -> None:
     (d / "trunc.pt").write_bytes(raw[: len(raw) // 2])
     ck = torch.load(d / "ck" / "checkpoint.pt", weights_only=True)
     torch.save({**ck, "epoch": 7}, d / "edited.pt")
+
+
+def _own_data_faults(d: Path, rng: np.random.Generator) -> None:
+    """Own-data files with one fault each, and ``results.jsonl`` (the ``train`` run's record)."""
+    from PIL import Image
+
+    def png(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path)
+
+    for c in "ab":
+        for i in range(3):
+            png(d / "nested" / c / f"{i}.png")
+            png(d / "emptytest" / "train" / c / f"{i}.png")
+        png(d / "single" / c / "0.png")
+    png(d / "nested" / "a" / "more" / "9.png")
+    (d / "emptytest" / "test").mkdir()
+    (d / "nofeat.csv").write_text("label\n" + "".join(f"{i % 2}\n" for i in range(10)))
+    (d / "biglabel.csv").write_text(
+        "a,label\n" + "".join(f"{i},{10**12 if i == 0 else i % 2}\n" for i in range(10))
+    )
+    np.savez(d / "dupclass.npz", x_train=rng.random((10, 2)), y_train=np.arange(10) % 2,
+             classes=np.array(["cat", "cat"]))  # fmt: skip
+    (record,) = (d / "logged").glob("*/record.json")
+    (d / "results.jsonl").write_text(record.read_text().replace("\n", "") + "\n")
 
 
 def _saved_models(d: Path) -> None:

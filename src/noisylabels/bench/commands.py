@@ -91,19 +91,31 @@ def _shard(value: str) -> tuple[int, int] | str:
         raise argparse.ArgumentTypeError(str(e).removeprefix("--shard ")) from None
 
 
+#: Most seeds a count (``--seeds N``) may ask for; a longer list must be written out.
+MAX_SEED_COUNT = 10_000
+
+
 def parse_seeds(value: str) -> list[int]:
     """``3`` -> [0, 1, 2]; ``0,4,7`` -> [0, 4, 7]."""
     try:
         if "," in value:
             seeds = [int(s) for s in value.split(",") if s.strip()]
         else:
-            seeds = list(range(int(value)))
+            count = int(value)
+            if count > MAX_SEED_COUNT:
+                raise argparse.ArgumentTypeError(
+                    f"a seed count must be at most {MAX_SEED_COUNT}, got {value!r}; list the "
+                    "seeds with commas (0,1,2) to pick large ones"
+                )
+            seeds = list(range(count))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a count (3) or a comma-separated list (0,1,2), got {value!r}"
         ) from None
     if not seeds or min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"need at least one seed >= 0, got {value!r}")
+    if max(seeds) >= 2**63:
+        raise argparse.ArgumentTypeError(f"seeds must be in 0..2**63-1, got {value!r}")
     return seeds
 
 
@@ -214,6 +226,10 @@ def _report(args: argparse.Namespace) -> int:
                 check_output_file(args.out / name, inputs=[*args.results, args.reference])
     if args.plots:
         check_output_dir(args.plots, option="--plots")
+    elif args.curves:
+        raise UsageError(
+            "--curves chooses the noise settings of the plots: give it with --plots DIR"
+        )
     reference = load_reference(args.reference) if args.reference else None
     records = []
     with warnings.catch_warnings(record=True) as caught:
@@ -230,6 +246,15 @@ def _report(args: argparse.Namespace) -> int:
             f"no finished runs in {', '.join(map(str, args.results))}; "
             "run `noisylabels sweep GRID --out FILE` first"
         )
+    if args.plots and args.curves:  # before anything is written
+        from noisylabels.bench.plots import unknown_curves
+
+        unknown, have = unknown_curves(records, args.curves)
+        if unknown:
+            raise UsageError(
+                f"--curves {unknown[0]}: no finished run has that noise setting; the results "
+                f"have {', '.join(have)}"
+            )
     md = render_markdown(tables, failed=failed_runs(records), title=args.title)
     infos = [i for i in (sweep_info(p) for p in args.results) if i]
     if args.seeds is not None:

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from noisylabels.errors import UsageError
+
 DEFAULTS: dict[str, Any] = {
     "noise": "symmetric:0.3",
     "n_samples": 600,
@@ -100,6 +102,20 @@ def _train(
     return run, state
 
 
+def _check_figure_format(out: str | Path) -> None:
+    """Refuse a file name whose suffix matplotlib cannot write (before training)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(out).suffix.lower().lstrip(".")
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if suffix not in formats:
+        got = f".{suffix}" if suffix else "no suffix"
+        raise UsageError(
+            f"--out {out}: a figure file name ends in its format ({', '.join(formats)}), "
+            f"got {got}; e.g. moons.png"
+        )
+
+
 def run_moons(
     out: str | Path = "moons.png",
     *,
@@ -131,6 +147,7 @@ def run_moons(
     from noisylabels.train.trainer import auroc
 
     check_output_file(out)  # before training: a bad path must not cost the run
+    _check_figure_format(out)
     noise = noise or DEFAULTS["noise"]
     epochs = epochs or DEFAULTS["epochs"]
     n = n_samples or DEFAULTS["n_samples"]

@@ -369,6 +369,22 @@ def _canonical(spec: str) -> str:
         return spec
 
 
+def unknown_curves(records: Records, curves_for: list[str]) -> tuple[list[str], list[str]]:
+    """Entries of ``curves_for`` that name no finished run's noise setting, and the settings.
+
+    Returns:
+        ``(unknown entries, the noise specs of the finished runs, sorted)``.
+    """
+    have: set[str] = set()
+    for r in _ok_records(records):
+        have.add(noise_info(r)[2])
+    config_specs = {str(r.config.get("noise")) for r in _ok_records(records)}
+    unknown = [
+        s for s in curves_for if s not in have | config_specs and _canonical(s) not in have
+    ]
+    return unknown, sorted(have)
+
+
 def write_plots(
     records: Records,
     tables: list[Table],
@@ -416,5 +432,6 @@ __all__ = [
     "plot_learning_curves",
     "plot_overview",
     "plot_weight_histograms",
+    "unknown_curves",
     "write_plots",
 ]

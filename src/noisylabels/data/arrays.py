@@ -255,9 +255,17 @@ def check_memory(nbytes: int, what: str, available: int | None = None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+#: Integer labels without class names make classes 0..max; a larger max than this (and than
+#: the sample count) is a wrong label, not a class list (one label 10**12 would need 10**12 names).
+MAX_UNNAMED_CLASSES = 10_000
+
+
 def _inputs(x: ArrayLike, what: str) -> np.ndarray:
     arr = _to_numpy(x, what)
     if arr.ndim == 2:
+        if arr.shape[1] == 0:
+            raise UsageError(f"{what}: no feature columns (shape {tuple(arr.shape)}); every "
+                             "column but the label is a feature")
         return feature_array(arr, what)
     if arr.ndim in (3, 4):
         return image_array(arr, what)
@@ -326,6 +334,10 @@ def from_arrays(
     check_memory(xtr.nbytes, name)
     if classes is not None:
         names = tuple(str(c) for c in classes)
+        twice = sorted({c for c in names if names.count(c) > 1})
+        if twice:
+            raise UsageError(f"{name}: class {twice[0]!r} is listed twice in classes; give each "
+                             "class one name")
     if x_test is not None:
         xte = _inputs(x_test, f"{name}: x_test")
         yte, _ = encode_labels(y_test, names, f"{name}: y_test")
@@ -347,8 +359,15 @@ def from_arrays(
             test_sample_names = [sample_names[i] for i in te]
             sample_names = [sample_names[i] for i in tr]
         split_note = f"stratified split test_fraction={frac}, seed={seed}"
+    if len(xte) == 0:
+        raise UsageError(f"{name}: the test split is empty ({split_note}); give more samples per "
+                         "class, a larger test_fraction, or test data")
     if names is None:
         k = int(max(ytr.max(initial=-1), yte.max(initial=-1))) + 1
+        n = len(ytr) + len(yte)
+        if k > max(MAX_UNNAMED_CLASSES, n):
+            raise UsageError(f"{name}: label {k - 1} would make {k} classes from {n} samples; "
+                             "labels are class indices 0..K-1 (or class names)")
         names = tuple(str(i) for i in range(max(k, 1)))
     check_labels(ytr, len(names), f"{name}: y_train", names)
     check_labels(yte, len(names), f"{name}: y_test", names)

@@ -81,12 +81,22 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
+def check_root(root: str | None, option: str = "--root") -> None:
+    """Raise :class:`UsageError` unless ``root`` is None or an existing folder."""
+    if root is None:
+        return
+    p = Path(root).expanduser()
+    if p.is_file():
+        raise UsageError(f"{option} {root} is a file; give the folder that holds the dataset files")
+    if not p.is_dir():
+        raise UsageError(f"{option} {root}: no such folder")
+
+
 def run_datasets(args: argparse.Namespace) -> int:
     """Print one row per dataset; returns 0."""
     from noisylabels.data.datasets import dataset_info, list_datasets
 
-    if args.root is not None and not Path(args.root).expanduser().is_dir():
-        raise UsageError(f"--root {args.root}: no such folder")
+    check_root(args.root)
     rows = [("dataset", "found", "train", "test", "shape", "classes", "where")]
     own = data_overrides(args)
     names = [str(own["dataset"])] if own else list_datasets()

@@ -121,10 +121,13 @@ def _class_files(folder: Path) -> dict[str, list[Path]]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
+            inner = [p for p in entry.iterdir() if not p.name.startswith(".")]
+            sub = sorted(p for p in inner if p.is_dir())
+            if sub:  # its images would be left out without a word
+                raise UsageError(f"{sub[0]}: a folder inside class folder {entry}; images must "
+                                 f"sit directly in {folder}/<class>/")
             files = sorted(
-                p for p in entry.iterdir()
-                if p.is_file() and not p.name.startswith(".")
-                and p.suffix.lower() in IMAGE_SUFFIXES
+                p for p in inner if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
             if not files:
                 raise UsageError(
@@ -146,6 +149,9 @@ def _image_splits(root: Path) -> tuple[tuple[str, ...], _Split, _Split | None]:
         train, test = _class_files(root / "train"), _class_files(root / "test")
         if not train:
             raise UsageError(f"{root / 'train'} has no class folders <class>/<image>")
+        if not test:
+            raise UsageError(f"{root / 'test'} has no class folders <class>/<image>; add the "
+                             f"test images, or remove {root / 'test'} to split the training ones")
         classes = tuple(sorted(train))
         extra = sorted(set(test) - set(train))
         if extra:
@@ -304,7 +310,7 @@ def _labels_from_text(values: Sequence[str], where: str) -> np.ndarray:
 
 def _read_csv(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop a BOM
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"cannot read {path}: {e}") from None

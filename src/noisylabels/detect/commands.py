@@ -43,6 +43,7 @@ def _load(args: argparse.Namespace, cfg: Any) -> Any:
 def _detect(args: argparse.Namespace) -> int:
     from noisylabels.detect.core import detect
     from noisylabels.detect.report import write_outputs
+    from noisylabels.errors import UsageError
     from noisylabels.train.commands import resolve_config
 
     if args.noise is None and not getattr(args, "config", None):
@@ -53,6 +54,11 @@ def _detect(args: argparse.Namespace) -> int:
     for name in ("issues.csv", "summary.json", "pred_probs.npy"):
         check_output_file(out / name, inputs=[getattr(args, "data", None)])
     cfg = resolve_config(args)
+    if cfg.exclude or cfg.relabel:  # its indices are rows of the whole set, not of a fold's
+        raise UsageError(
+            "--exclude and --relabel edit the labels a training run learns from; detect checks "
+            "the labels as given: run it on the data, then train --exclude/--relabel"
+        )
     data = _load(args, cfg)
     quiet = args.quiet
     if not quiet:
@@ -100,6 +106,7 @@ def _predict(args: argparse.Namespace) -> int:
     import torch
 
     from noisylabels.data import load_dataset
+    from noisylabels.data.commands import check_root
     from noisylabels.errors import UsageError
     from noisylabels.models.saved import predict_saved, read_model_info
     from noisylabels.outputs import check_output_file, write_file
@@ -108,6 +115,7 @@ def _predict(args: argparse.Namespace) -> int:
     check_output_file(args.out, inputs=[args.model, args.data])
     if bool(args.data) == bool(args.dataset):
         raise UsageError("give the inputs with exactly one of --data PATH or --dataset NAME")
+    check_root(args.root)
     if args.data:
         data = load_dataset(args.data, **_file_options(args))
     else:

@@ -126,7 +126,7 @@ def _input_files(
 def run(args: argparse.Namespace) -> int:
     """Run ``noisylabels noise``."""
     from noisylabels.data import load_dataset
-    from noisylabels.data.commands import data_overrides
+    from noisylabels.data.commands import check_root, data_overrides
     from noisylabels.noise.corrupt import corrupt
     from noisylabels.noise.spec import NoiseSpec, noise_file, takes_rate
 
@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     label_file = None
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    check_root(args.root)
     if args.out:
         check_output_file(args.out)  # before loading anything: a bad --out costs nothing
     # Parsed once here; a saved noise file (file:PATH) stays a string for corrupt to load.
