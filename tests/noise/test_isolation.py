@@ -23,8 +23,8 @@ def test_only_built_in_datasets_carry_a_class_map():
     assert load_dataset("digits").asymmetric_map is None
     assert asymmetric_map("CIFAR-10").targets[9] == (1,)
     # Your own data called cifar10 is not CIFAR-10: no class map, so asymmetric noise refuses.
-    x = np.zeros((20, 3), dtype=np.float32)
-    own = from_arrays(x, np.arange(20) % 10, name="cifar10")
+    x = np.zeros((30, 3), dtype=np.float32)  # 3 per class: the split keeps one for testing
+    own = from_arrays(x, np.arange(30) % 10, name="cifar10")
     assert own.asymmetric_map is None
     from noisylabels.train import TrainConfig, run
 
