@@ -135,8 +135,9 @@ def check_output_dir(
 
     Args:
         path: The output folder.
-        inputs: Files the same command reads; none may lie inside ``path`` under a name the
-            command writes (pass those names to :func:`check_output_file` as well).
+        inputs: Files and folders the same command reads: ``path`` may be none of them, nor
+            lie inside an input folder (an image folder would gain a class); an input inside
+            ``path`` is checked by :func:`check_output_file` on the names written.
         option: How the user named the path, for the messages.
 
     Returns:
@@ -150,10 +151,18 @@ def check_output_dir(
         raise UsageError(f"{option} is empty; give a folder name")
     if p.exists() and not p.is_dir():
         raise UsageError(f"{option} {p} is a file, not a folder; give a folder name")
-    _writable_folder(p, option)
     for inp in inputs:
-        if inp is not None and Path(inp).exists() and p.exists() and _same_file(p, Path(inp)):
+        if inp is None or not Path(inp).expanduser().exists():
+            continue
+        src = Path(inp).expanduser()
+        if p.exists() and _same_file(p, src):
             raise UsageError(f"{option} {p} is an input of this command; choose another folder")
+        if src.is_dir() and Path(os.path.abspath(p)).resolve().is_relative_to(src.resolve()):
+            raise UsageError(
+                f"{option} {p} is inside the input folder {src}; writing there would change the "
+                "input: choose another folder"
+            )
+    _writable_folder(p, option)  # after the input checks: its probe file would go there
     return p
 
 

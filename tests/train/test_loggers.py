@@ -123,3 +123,17 @@ def test_cli_watch_flag_errors(tmp_path, capsys, monkeypatch):
     assert _train(tmp_path, "--log", "wandb") == 2
     assert _train(tmp_path, "--checkpoint-dir", str(tmp_path)) == 2
     assert _train(tmp_path, "--resume", str(tmp_path / "nothing")) == 2
+
+
+def test_an_earlier_tensorboard_log_is_kept_unless_resuming(tmp_path):
+    from noisylabels.train.loggers import check_log_folder
+
+    assert check_log_folder("tensorboard", tmp_path, resuming=False) == tmp_path / "tensorboard"
+    (tmp_path / "tensorboard").mkdir()
+    (tmp_path / "tensorboard" / "events.out.tfevents.1.host").write_bytes(b"x")
+    with pytest.raises(UsageError, match="already holds the log of an earlier run"):
+        check_log_folder("tensorboard", tmp_path, resuming=False)
+    assert check_log_folder("tensorboard", tmp_path, resuming=True) == tmp_path / "tensorboard"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="is a file, not a folder"):
+        check_log_folder("tensorboard", tmp_path / "file", resuming=False)

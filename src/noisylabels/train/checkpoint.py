@@ -302,15 +302,19 @@ def _restore(run: RunState, ck: dict[str, Any]) -> None:
     run.sample_weights.copy_(ck["sample_weights"])
 
 
-def check_checkpoint_dir(folder: str | os.PathLike[str], resume: Any = None) -> Path:
+def check_checkpoint_dir(
+    folder: str | os.PathLike[str], resume: Any = None, inputs: Any = ()
+) -> Path:
     """Check, before training, that checkpoints can go into ``folder`` and destroy nothing.
 
     A folder that already holds a ``checkpoint.pt`` is refused unless it is the one being
     resumed: writing there would replace the checkpoint of an earlier (maybe unfinished) run.
+    ``inputs`` are the files and folders the run reads (see
+    :func:`~noisylabels.outputs.check_output_dir`).
     """
     from noisylabels.outputs import check_output_dir, check_output_file
 
-    p = check_output_dir(folder, option="--checkpoint-dir")
+    p = check_output_dir(folder, inputs=inputs, option="--checkpoint-dir")
     existing = p / FILENAME
     check_output_file(existing, option="--checkpoint-dir")
     if existing.exists() and resume is not None:

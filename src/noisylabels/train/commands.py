@@ -247,13 +247,21 @@ def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from noisylabels.data.userfiles import is_path
     from noisylabels.train.threads import torch_threads
     from noisylabels.train.trainer import run
 
-    check_output_dir(args.out)  # before training: a bad --out must not cost a run
-    if args.save_model:
-        check_output_dir(args.save_model, option="--save-model")
     cfg = resolve_config(args)
+    # Before training: a bad output path must not cost a run, nor change the data it reads.
+    inputs = [cfg.dataset if is_path(cfg.dataset) else None]
+    check_output_dir(args.out, inputs=inputs)
+    if args.save_model:
+        saved = check_output_dir(args.save_model, inputs=inputs, option="--save-model")
+        if (saved / "model.json").exists():
+            raise UsageError(
+                f"--save-model {saved} already holds a saved model; choose another folder, or "
+                "delete it first"
+            )
     quiet = args.quiet or args.json
     log = None if quiet else (lambda line: print(line, flush=True))
     if not quiet:
@@ -315,7 +323,10 @@ def _watch_callbacks(args: argparse.Namespace, cfg: TrainConfig) -> list[Any]:
         raise UsageError("--checkpoint-dir needs --checkpoint-every N (epochs between saves)")
     if args.checkpoint_every:
         where = args.checkpoint_dir or (resume.parent if resume else folder / "checkpoint")
-        where = check_checkpoint_dir(where, resume)
+        from noisylabels.data.userfiles import is_path
+
+        dataset = cfg.dataset if is_path(cfg.dataset) else None
+        where = check_checkpoint_dir(where, resume, inputs=[dataset])
         callbacks.append(Checkpoint(where, every=args.checkpoint_every))
     return callbacks
 
