@@ -32,6 +32,9 @@ def test_detect_on_image_folder_then_train_save_predict(tmp_path, capsys):
     n_train = len(rows)
     assert {r["given_class"] for r in rows} == {"circle", "square", "stripe"}
     assert "flipped" not in rows[0]  # the truth is unknown for a user's own labels
+    # Each row names its image, whose class folder is the label it was given.
+    assert all(r["given_class"] == r["sample"].split("/")[0] for r in rows)
+    assert len({r["sample"] for r in rows}) == len(rows)
     summary = json.loads((out / "summary.json").read_text())
     assert "metrics" not in summary and summary["num_samples"] == n_train
     assert (out / "suspects.png").exists() and not (out / "pr_curve.png").exists()

@@ -7,7 +7,10 @@ score, flagged`` and, when the true labels are known (synthetic noise, CIFAR-10N
 ``true_label, flipped``.
 
 ``index`` is the row of the dataset's training set; ``score`` is the reported detector's
-label-quality score (lower = more suspect); ``flagged`` is 1 for the detector's cut.
+label-quality score (lower = more suspect); ``flagged`` is 1 for the detector's cut. For data
+read from your own files a ``sample`` column follows ``index``: the image's path relative to the
+folder, or the table row (the dataset's ``sample_names``), so each row can be matched to its
+file.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def write_issues(det: Detection, path: Path, classes: list[str] | None = None) -
     flagged = det.flagged[det.detector]
     names = classes or [str(c) for c in range(int(det.given.max()) + 1)]
     cols = list(ISSUE_COLUMNS)
+    sample_names = getattr(det.dataset, "sample_names", None)
+    if sample_names is not None:
+        cols.insert(cols.index("index") + 1, "sample")
     if det.clean is not None:
         cols += ["true_label", "flipped"]
     with open(path, "w", newline="") as f:
@@ -53,9 +59,11 @@ def write_issues(det: Detection, path: Path, classes: list[str] | None = None) -
         w.writerow(cols)
         for rank, i in enumerate(order, start=1):
             g, s = int(det.given[i]), int(det.suggested[i])
+            index = int(i) if det.rows is None else int(det.rows[i])
             row: list[Any] = [
                 rank,
-                int(i) if det.rows is None else int(det.rows[i]),
+                index,
+                *([sample_names[0][index]] if sample_names is not None else []),
                 g,
                 names[g] if g < len(names) else g,
                 s,
