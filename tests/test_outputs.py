@@ -30,13 +30,16 @@ def test_symlink_to_an_input_is_the_input(tmp_path):
         check_output_file(tmp_path / "sub" / ".." / "data.npz", inputs=[data])
 
 
-def test_existing_file_inside_an_input_folder_is_refused(tmp_path):
+def test_a_file_inside_an_input_folder_is_refused(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     (folder / "data_batch_1").write_bytes(b"keep")
     with pytest.raises(UsageError, match="input folder"):
         check_output_file(folder / "data_batch_1", inputs=[folder])
-    check_output_file(folder / "new.npz", inputs=[folder])  # a new file there is fine
+    # A new file too: in an image folder it would be a new image or class.
+    with pytest.raises(UsageError, match="input folder"):
+        check_output_file(folder / "sub" / "new.png", inputs=[folder])
+    check_output_file(tmp_path / "new.npz", inputs=[folder])  # beside the folder is fine
 
 
 def test_unrelated_existing_file_may_be_replaced(tmp_path):

@@ -71,21 +71,21 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _refuse_inputs(path: Path, inputs: Iterable[PathLike | None], option: str) -> None:
-    if not path.exists():
-        # `new/../data.npz` does not exist until `new/` is created, then it is data.npz.
-        path = Path(os.path.abspath(path))
+    # `new/../data.npz` does not exist until `new/` is created, then it is data.npz: compare
+    # the absolute path; a file not yet written can still lie inside an input folder.
+    where = Path(os.path.abspath(path)).resolve()
     for inp in inputs:
         if inp is None:
             continue
         src = Path(inp).expanduser()
-        if not path.exists() or not src.exists():
+        if not src.exists():
             continue
-        if _same_file(path, src):
+        if (path.exists() and _same_file(path, src)) or where == src.resolve():
             raise UsageError(
                 f"{option} {path} is an input of this command ({src}); writing it would destroy "
                 "it: choose another path"
             )
-        if src.is_dir() and path.resolve().is_relative_to(src.resolve()):
+        if src.is_dir() and where.is_relative_to(src.resolve()):
             raise UsageError(
                 f"{option} {path} is a file of the input folder {src}; writing it would change "
                 "the input: choose another path"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -48,12 +49,15 @@ def _detect(args: argparse.Namespace) -> int:
 
     if args.noise is None and not getattr(args, "config", None):
         args.noise = "clean"  # a dataset's own labels are the ones to check, unless told
+    from noisylabels.data.userfiles import is_path
     from noisylabels.outputs import check_output_dir, check_output_file
 
-    out = check_output_dir(args.out)  # before the K trainings: a bad --out must not cost them
-    for name in ("issues.csv", "summary.json", "pred_probs.npy"):
-        check_output_file(out / name, inputs=[getattr(args, "data", None)])
     cfg = resolve_config(args)
+    # Before the K trainings: a bad --out must not cost them, nor add a class to the images.
+    inputs = [cfg.dataset if is_path(cfg.dataset) else None]
+    out = check_output_dir(args.out, inputs=inputs)
+    for name in ("issues.csv", "summary.json", "pred_probs.npy"):
+        check_output_file(out / name, inputs=inputs)
     if cfg.exclude or cfg.relabel:  # its indices are rows of the whole set, not of a fold's
         raise UsageError(
             "--exclude and --relabel edit the labels a training run learns from; detect checks "
@@ -112,7 +116,8 @@ def _predict(args: argparse.Namespace) -> int:
     from noisylabels.outputs import check_output_file, write_file
 
     meta = read_model_info(args.model)
-    check_output_file(args.out, inputs=[args.model, args.data])
+    model_files = [Path(args.model).expanduser() / n for n in ("model.json", meta["weights"])]
+    check_output_file(args.out, inputs=[*model_files, args.data, args.dataset])
     if bool(args.data) == bool(args.dataset):
         raise UsageError("give the inputs with exactly one of --data PATH or --dataset NAME")
     check_root(args.root)
