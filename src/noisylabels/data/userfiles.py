@@ -396,7 +396,12 @@ def load_table(
             non-integral labels.
     """
     path = Path(path).expanduser()
-    col = label_column or DEFAULT_LABEL_COLUMN
+    col = DEFAULT_LABEL_COLUMN if label_column is None else label_column
+    if not col.strip():
+        raise UsageError(
+            f"{path}: the label column name is empty: give --label-column NAME "
+            f"(default: {DEFAULT_LABEL_COLUMN})"
+        )
     try:
         check_memory(path.stat().st_size, str(path))
     except OSError as e:

@@ -27,7 +27,7 @@ def _add_data_flags(p: argparse.ArgumentParser) -> None:
 
 def _file_options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {}
-    if getattr(args, "label_column", None):
+    if getattr(args, "label_column", None) is not None:
         opts["label_column"] = args.label_column
     if getattr(args, "image_size", None):
         opts["image_size"] = args.image_size
