@@ -6,7 +6,7 @@ the reference's instance-dependent noise (Xia et al. 2020, raw pixel values time
 ``W``) concentrates most of a class's flips on one or two targets.
 
 ``--standardise`` standardises each sample's features before the noise is drawn (mean 0,
-std 1 per sample), the earlier behaviour of this package, for comparison.
+std 1 per sample), to compare the structure that feature choice gives.
 
 Usage::
 
