@@ -8,11 +8,13 @@ from noisylabels.bench.report import (
     failed_runs,
     fmt_cell,
     load_reference,
+    read_run_records,
     render_csv,
     render_markdown,
     summarise,
     sweep_info,
 )
+from noisylabels.bench.results import as_run_records
 from noisylabels.cli import main
 from noisylabels.errors import UsageError
 from noisylabels.train import run_id
@@ -327,3 +329,74 @@ def test_a_record_without_noise_block_is_grouped_by_its_parsed_spec():
     (t,) = summarise(recs, "last")
     assert t.kind == "symmetric"
     assert [c.spec for c in t.columns] == ["symmetric:0.2", "symmetric:0.4"]
+
+
+def test_cli_report_rows_follow_the_grid_sidecar_not_the_file_order(tmp_path, capsys):
+    # A sweep appends records as runs finish: a rerun row, or a parallel worker, puts a row
+    # out of order in the file. The grid beside the results gives the table's order.
+    from bench_fakes import fake_record
+
+    from noisylabels.bench.grid import expand_grid, load_grid
+    from noisylabels.bench.results import grid_ordered
+
+    grid_text = (
+        "base: {dataset: moons, epochs: 1}\n"
+        "noise: [symmetric:0.2, pairflip:0.2]\n"
+        "methods: [{name: gce, label: GCE}, {name: ce, label: CE}]\n"
+        "seeds: [0, 1]\n"
+    )
+    (tmp_path / "g.yaml").write_text(grid_text)
+    runs = expand_grid(load_grid(tmp_path / "g.yaml"))
+    recs = [dict(fake_record(r.config), label=r.label) for r in runs]
+    extra = dict(fake_record(TrainConfig(dataset="moons", noise="pairflip:0.2", method="mae")))
+    # File order: CE's records first, pair-flip before symmetric, a run not in the grid first.
+    ce_first = sorted(recs, key=lambda r: (r["label"] != "CE", "pair" not in r["config"]["noise"]))
+    scrambled = [extra, *ce_first]
+    res = tmp_path / "r.jsonl"
+    res.write_text("".join(json.dumps(r) + "\n" for r in scrambled))
+
+    def rows(md, kind):
+        table = md.split(f"### moons · {kind} noise")[1].split("###")[0]
+        return [ln.split(" |")[0][2:] for ln in table.splitlines() if ln.startswith("| ")][1:-1]
+
+    def kinds(md):
+        return [ln for ln in md.splitlines() if ln.startswith("### ")]
+
+    assert main(["report", str(res), "--format", "md"]) == 0
+    md = capsys.readouterr().out
+    assert kinds(md) == ["### moons · pairflip noise", "### moons · symmetric noise"]
+    assert rows(md, "pairflip") == ["mae", "CE", "GCE"]
+
+    (tmp_path / "r.grid.yaml").write_text(grid_text)
+    assert main(["report", str(res), "--format", "md"]) == 0
+    md = capsys.readouterr().out
+    assert kinds(md) == ["### moons · symmetric noise", "### moons · pairflip noise"]
+    assert rows(md, "pairflip") == ["GCE", "CE", "mae"]  # the run outside the grid comes last
+    ordered = grid_ordered(read_run_records(res), res)
+    assert [r.run_id for r in ordered[:-1]] == [r.run_id for r in runs]
+
+    # A sidecar that no longer expands (an unknown method) leaves the file order.
+    (tmp_path / "r.grid.yaml").write_text(grid_text.replace("name: gce", "name: no-such-loss"))
+    assert main(["report", str(res), "--format", "md"]) == 0
+    assert rows(capsys.readouterr().out, "pairflip") == ["mae", "CE", "GCE"]
+
+
+def test_in_run_order_places_a_record_of_another_device_by_its_cell():
+    # Records written with device "cpu" (or by an older version) have other run ids than the
+    # grid's "auto" runs, but the same place in the report.
+    from noisylabels.bench.grid import expand_grid
+    from noisylabels.bench.results import in_run_order
+
+    grid = {
+        "base": {"dataset": "moons", "epochs": 1, "device": "auto"},
+        "noise": ["symmetric:0.2"],
+        "methods": [{"name": "gce", "label": "GCE"}, {"name": "ce", "label": "CE"}],
+        "seeds": [0],
+    }
+    runs = expand_grid(grid)
+    ce_cpu = rec("ce", "symmetric:0.2", 0, 0.5, label="CE", dataset="moons", device="cpu")
+    gce_cpu = rec("gce", "symmetric:0.2", 0, 0.6, label="GCE", dataset="moons", device="cpu")
+    other = rec("mae", "symmetric:0.2", 0, 0.4, dataset="moons")
+    assert {ce_cpu["run_id"], gce_cpu["run_id"]}.isdisjoint(r.run_id for r in runs)
+    ordered = in_run_order(as_run_records([other, ce_cpu, gce_cpu]), runs)
+    assert [r.label for r in ordered] == ["GCE", "CE", None]

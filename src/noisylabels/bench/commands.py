@@ -209,6 +209,7 @@ def _report(args: argparse.Namespace) -> int:
     from noisylabels.bench.plots import write_plots
     from noisylabels.bench.report import (
         failed_runs,
+        grid_ordered,
         load_reference,
         read_run_records,
         render_csv,
@@ -235,7 +236,7 @@ def _report(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for path in args.results:
-            records += read_run_records(path)
+            records += grid_ordered(read_run_records(path), path)
     for w in caught:
         print(f"noisylabels report: warning: {w.message}", file=sys.stderr)
     if args.seeds is not None:

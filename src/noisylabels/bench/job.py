@@ -21,6 +21,7 @@ from noisylabels.bench.report import (
     summarise,
     sweep_info,
 )
+from noisylabels.bench.results import in_run_order
 from noisylabels.bench.sweep import Progress, SweepResult, run_sweep
 from noisylabels.outputs import check_output_dir, check_output_file, write_file
 
@@ -98,7 +99,8 @@ def run_bench(
         threads=threads,
     )
     wanted = {r.run_id for r in runs}
-    records = [r for r in read_run_records(results) if r.run_id in wanted]
+    # Parallel workers finish out of order; the tables follow the grid.
+    records = in_run_order([r for r in read_run_records(results) if r.run_id in wanted], runs)
     tables = summarise(records, metric)
     md = render_markdown(tables, failed=failed_runs(records), heading_level=2)
     # The last-epoch table beside the selected one shows what selection hides: CE memorising.

@@ -68,6 +68,8 @@ __all__ = [
     "close_stale_sessions",
     "dumps_record",
     "finished_ids",
+    "grid_ordered",
+    "in_run_order",
     "latest_by_run",
     "load_records",
     "parse_utc",
@@ -182,6 +184,65 @@ def read_run_records(path: str | Path, *, warn: bool = True) -> list[RunRecord]:
     except UsageError as e:
         msg = str(e)
         raise UsageError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+
+
+def _cell_key(config: Mapping[str, Any], label: str | None) -> str:
+    """What places a run in a report (table, row, column), whatever its seed or device."""
+    keys = ("dataset", "noise", "model", "method", "method_params")
+    return json.dumps([label, *(config.get(k) for k in keys)], sort_keys=True, default=str)
+
+
+def in_run_order(records: Iterable[RunRecord], runs: Iterable[Any]) -> list[RunRecord]:
+    """``records`` in the order of ``runs``, the :class:`~noisylabels.bench.grid.RunSpec` list.
+
+    A record is placed by its run id, else by the first run of the same dataset, noise, model,
+    method and label (a record written with another ``device`` or by an older version has
+    another run id but the same place in a report); records matching no run come last, in file
+    order. The sort is stable, so the records of one run (a failed attempt, then its retry)
+    keep their order.
+    """
+    by_id: dict[str, int] = {}
+    by_cell: dict[str, int] = {}
+    for i, run in enumerate(runs):
+        by_id.setdefault(run.run_id, i)
+        by_cell.setdefault(_cell_key(run.config.to_dict(), run.label), i)
+    last = len(by_id)
+
+    def place(r: RunRecord) -> int:
+        if r.run_id in by_id:
+            return by_id[r.run_id]
+        return by_cell.get(_cell_key(r.config, r.label), last)
+
+    return sorted(records, key=place)
+
+
+def grid_ordered(records: Iterable[RunRecord], results: str | Path) -> list[RunRecord]:
+    """``records`` of ``results`` in the order of its sweep's grid (``<results>.grid.yaml``).
+
+    A sweep appends a record when a run finishes: parallel workers finish out of order, and
+    runs that were rerun are appended at the end. In grid order a report's tables, rows and
+    columns follow the grid's datasets, methods and noise list whatever order the runs
+    finished in (see :func:`in_run_order`). Without a sidecar grid, or with one that no longer
+    expands (a method or dataset name unknown here), the file order stays.
+
+    Args:
+        records: The records read from ``results``.
+        results: The results file whose sidecar grid gives the order.
+
+    Returns:
+        The same records, reordered.
+    """
+    records = list(records)
+    path = sidecar(results, ".grid.yaml")
+    if not path.is_file():
+        return records
+    from noisylabels.bench.grid import expand_grid, load_grid
+
+    try:
+        runs = expand_grid(load_grid(path), path.name)
+    except (UsageError, OSError, ValueError):
+        return records
+    return in_run_order(records, runs)
 
 
 def latest_by_run(records: Iterable[RunRecord]) -> dict[str, RunRecord]:

@@ -39,7 +39,7 @@ from noisylabels.bench.report.render import (
     render_markdown,
     sweep_info,
 )
-from noisylabels.bench.results import load_records, read_run_records
+from noisylabels.bench.results import grid_ordered, load_records, read_run_records
 
 __all__ = [
     "CLEAN",
@@ -53,6 +53,7 @@ __all__ = [
     "best_rows",
     "failed_runs",
     "fmt_cell",
+    "grid_ordered",
     "load_records",
     "load_reference",
     "noise_info",
