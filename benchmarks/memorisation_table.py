@@ -37,7 +37,8 @@ def main() -> None:
     args = ap.parse_args()
     recs = [r for r in load_records(args.results) if r.get("status") == "ok"]
     if args.seeds is not None:
-        recs = [r for r in recs if r["config"]["seed"] in set(args.seeds)]
+        keep = set(args.seeds)
+        recs = [r for r in recs if r["config"]["seed"] in keep]
     rows: dict[str, dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
     for r in recs:
         rows[r.get("label") or r["config"]["method"]][r["config"]["noise"]][r["config"]["seed"]] = r

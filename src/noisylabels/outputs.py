@@ -70,10 +70,18 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+def _where(path: Path) -> Path:
+    """Where ``path`` is or will be, as an absolute resolved path.
+
+    `new/../data.npz` does not exist until `new/` is created, then it is data.npz: the absolute
+    path is resolved, not the path as given.
+    """
+    return Path(os.path.abspath(path)).resolve()
+
+
 def _refuse_inputs(path: Path, inputs: Iterable[PathLike | None], option: str) -> None:
-    # `new/../data.npz` does not exist until `new/` is created, then it is data.npz: compare
-    # the absolute path; a file not yet written can still lie inside an input folder.
-    where = Path(os.path.abspath(path)).resolve()
+    # A file not yet written can still lie inside an input folder.
+    where = _where(path)
     for inp in inputs:
         if inp is None:
             continue
@@ -152,12 +160,12 @@ def check_output_dir(
     if p.exists() and not p.is_dir():
         raise UsageError(f"{option} {p} is a file, not a folder; give a folder name")
     for inp in inputs:
-        if inp is None or not Path(inp).expanduser().exists():
+        src = None if inp is None else Path(inp).expanduser()
+        if src is None or not src.exists():
             continue
-        src = Path(inp).expanduser()
         if p.exists() and _same_file(p, src):
             raise UsageError(f"{option} {p} is an input of this command; choose another folder")
-        if src.is_dir() and Path(os.path.abspath(p)).resolve().is_relative_to(src.resolve()):
+        if src.is_dir() and _where(p).is_relative_to(src.resolve()):
             raise UsageError(
                 f"{option} {p} is inside the input folder {src}; writing there would change the "
                 "input: choose another folder"

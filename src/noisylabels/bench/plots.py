@@ -375,13 +375,10 @@ def unknown_curves(records: Records, curves_for: list[str]) -> tuple[list[str], 
     Returns:
         ``(unknown entries, the noise specs of the finished runs, sorted)``.
     """
-    have: set[str] = set()
-    for r in _ok_records(records):
-        have.add(noise_info(r)[2])
-    config_specs = {str(r.config.get("noise")) for r in _ok_records(records)}
-    unknown = [
-        s for s in curves_for if s not in have | config_specs and _canonical(s) not in have
-    ]
+    ok = _ok_records(records)
+    have = {noise_info(r)[2] for r in ok}
+    known = have | {str(r.config.get("noise")) for r in ok}
+    unknown = [s for s in curves_for if s not in known and _canonical(s) not in have]
     return unknown, sorted(have)
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -334,7 +335,7 @@ def from_arrays(
     check_memory(xtr.nbytes, name)
     if classes is not None:
         names = tuple(str(c) for c in classes)
-        twice = sorted({c for c in names if names.count(c) > 1})
+        twice = sorted(c for c, n in Counter(names).items() if n > 1)
         if twice:
             raise UsageError(f"{name}: class {twice[0]!r} is listed twice in classes; give each "
                              "class one name")

@@ -45,16 +45,15 @@ def _detect(args: argparse.Namespace) -> int:
     from noisylabels.detect.core import detect
     from noisylabels.detect.report import write_outputs
     from noisylabels.errors import UsageError
-    from noisylabels.train.commands import resolve_config
+    from noisylabels.train.commands import data_inputs, resolve_config
 
     if args.noise is None and not getattr(args, "config", None):
         args.noise = "clean"  # a dataset's own labels are the ones to check, unless told
-    from noisylabels.data.userfiles import is_path
     from noisylabels.outputs import check_output_dir, check_output_file
 
     cfg = resolve_config(args)
     # Before the K trainings: a bad --out must not cost them, nor add a class to the images.
-    inputs = [cfg.dataset if is_path(cfg.dataset) else None]
+    inputs = data_inputs(cfg)
     out = check_output_dir(args.out, inputs=inputs)
     for name in ("issues.csv", "summary.json", "pred_probs.npy"):
         check_output_file(out / name, inputs=inputs)

@@ -246,14 +246,20 @@ def write_run(record: dict[str, Any], cfg: TrainConfig, out: Path) -> Path:
     raise UsageError(f"cannot write the run to {folder}: {reason}; it is saved in {rescue}")
 
 
-def _train(args: argparse.Namespace) -> int:
+def data_inputs(cfg: TrainConfig) -> list[str | None]:
+    """The files a run of ``cfg`` reads, for the output checks: its data path, if it has one."""
     from noisylabels.data.userfiles import is_path
+
+    return [cfg.dataset if is_path(cfg.dataset) else None]
+
+
+def _train(args: argparse.Namespace) -> int:
     from noisylabels.train.threads import torch_threads
     from noisylabels.train.trainer import run
 
     cfg = resolve_config(args)
     # Before training: a bad output path must not cost a run, nor change the data it reads.
-    inputs = [cfg.dataset if is_path(cfg.dataset) else None]
+    inputs = data_inputs(cfg)
     check_output_dir(args.out, inputs=inputs)
     if args.save_model:
         saved = check_output_dir(args.save_model, inputs=inputs, option="--save-model")
@@ -323,10 +329,7 @@ def _watch_callbacks(args: argparse.Namespace, cfg: TrainConfig) -> list[Any]:
         raise UsageError("--checkpoint-dir needs --checkpoint-every N (epochs between saves)")
     if args.checkpoint_every:
         where = args.checkpoint_dir or (resume.parent if resume else folder / "checkpoint")
-        from noisylabels.data.userfiles import is_path
-
-        dataset = cfg.dataset if is_path(cfg.dataset) else None
-        where = check_checkpoint_dir(where, resume, inputs=[dataset])
+        where = check_checkpoint_dir(where, resume, inputs=data_inputs(cfg))
         callbacks.append(Checkpoint(where, every=args.checkpoint_every))
     return callbacks
 
